@@ -1,0 +1,130 @@
+"""smschat dashboard: the login gate and the pages each role may open (routing only)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from smschat import auth
+from smschat.db import session_scope
+from smschat.errors import SmsChatError
+
+st.set_page_config(page_title="smschat", page_icon=":material/sms:", layout="wide")
+
+COOKIE = "smschat_session"
+PAGES = {
+    "contacts": st.Page("pages/contacts.py", title="Contacts", icon=":material/group:", default=True),
+    "chat": st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
+    "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
+}
+ROLE_PAGES = {
+    "agent": ["contacts", "chat", "simulator"],
+    "supervisor": ["contacts", "chat", "simulator"],
+    "admin": ["contacts", "chat", "simulator"],
+    "analyst": ["contacts"],
+}
+
+
+def _remember(session, user, token: str, project_id: int | None) -> None:
+    projects = auth.memberships(session, user.id)
+    if not projects:
+        raise SmsChatError("Your account has no project yet; ask an admin.")
+    st.session_state["projects"] = [
+        {"project_id": p.id, "project_name": p.name, "time_zone": p.time_zone, "role": role}
+        for p, role in projects
+    ]
+    st.session_state["identity"] = {"user_id": user.id, "username": user.username, "display_name": user.display_name}
+    st.session_state["token"] = token
+    ids = [p.id for p, _ in projects]
+    select_project(ids.index(project_id) if project_id in ids else 0)
+
+
+def restore_login() -> None:
+    """A new tab of a logged-in browser: resume from the session cookie."""
+    token = st.context.cookies.get(COOKIE)
+    if not token:
+        return
+    with session_scope() as session:
+        ws = auth.resume_web_session(session, token)
+        if ws is not None:
+            try:
+                _remember(session, auth.get_user_by_id(session, ws.user_id), token, ws.project_id)
+            except SmsChatError:
+                st.session_state.pop("viewer", None)
+
+
+def login_form() -> None:
+    st.title("smschat")
+    st.caption("SMS chat for health and field programs")
+    with st.form("login"):
+        username = st.text_input("Username")
+        password = st.text_input("Password", type="password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        try:
+            with session_scope() as session:
+                user = auth.authenticate(session, username, password)
+                token = auth.start_web_session(session, user.id, None)
+                _remember(session, user, token, None)
+            st.session_state["cookie_js"] = (
+                f"document.cookie='{COOKIE}={token}; path=/; max-age={int(auth.SESSION_IDLE.total_seconds())}; SameSite=Strict';"
+            )
+            st.rerun()
+        except SmsChatError as exc:
+            st.error(str(exc))
+
+
+def select_project(index: int) -> None:
+    st.session_state["viewer"] = {**st.session_state["identity"], **st.session_state["projects"][index]}
+
+
+def logout() -> None:
+    with session_scope() as session:
+        auth.end_web_session(session, st.session_state.get("token"))
+    for key in ("viewer", "identity", "projects", "token"):
+        st.session_state.pop(key, None)
+    st.session_state["cookie_js"] = f"document.cookie='{COOKIE}=; path=/; max-age=0; SameSite=Strict';"
+    st.rerun()
+
+
+def sidebar() -> None:
+    viewer = st.session_state["viewer"]
+    with st.sidebar:
+        projects = st.session_state.get("projects", [])
+        if len(projects) > 1:
+            names = [p["project_name"] for p in projects]
+            current = names.index(viewer["project_name"])
+            choice = st.selectbox("Project", range(len(names)), index=current, format_func=names.__getitem__)
+            if choice != current:
+                select_project(choice)
+                with session_scope() as session:
+                    auth.set_session_project(session, st.session_state["token"], projects[choice]["project_id"])
+                st.rerun()
+        else:
+            st.text(f"Project: {viewer['project_name']}")
+        st.text(f"Logged in as {viewer['username']} ({viewer['role']})")
+        if st.button("Log out"):
+            logout()
+
+
+# The cookie is written by a script of ours in the page; it holds a random token only.
+# Kept in the state and rendered on every run: a run cut short by st.switch_page drops it.
+cookie_js = st.session_state.get("cookie_js")
+if cookie_js:
+    st.html(f"<script>{cookie_js}</script>", unsafe_allow_javascript=True)
+
+if st.session_state.get("viewer") is None:
+    restore_login()
+viewer = st.session_state.get("viewer")
+if viewer is None:
+    # Every page stays routable while logged out, so a deep link such as
+    # /chat?contact=7 survives the login form and opens after it.
+    page = st.navigation(list(PAGES.values()), position="hidden")
+    login_form()
+else:
+    allowed = ROLE_PAGES.get(viewer["role"], [])
+    page = st.navigation([PAGES[name] for name in allowed])
+    wanted = st.session_state.pop("after_login", None)
+    if wanted and wanted["page"] in allowed:
+        st.switch_page(PAGES[wanted["page"]], query_params=wanted["params"])
+    sidebar()
+    page.run()

@@ -1,0 +1,50 @@
+"""What every page shares: who is logged in, and errors shown as a banner (one place)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from dataclasses import dataclass
+from html import escape
+
+import streamlit as st
+
+from smschat.errors import SmsChatError
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    username: str
+    display_name: str
+    project_id: int
+    project_name: str
+    time_zone: str
+    role: str
+
+
+def viewer(page: str) -> Viewer:
+    """The logged-in web user and their current project.
+
+    Logged out, the page hands over to the login gate and asks to come back afterwards
+    (with its query string, e.g. ?contact=7). This happens when Streamlit runs a file of
+    pages/ directly, before dashboard.py has installed st.navigation in this process.
+    """
+    data = st.session_state.get("viewer")
+    if not data:
+        st.session_state["after_login"] = {"page": page, "params": st.query_params.to_dict()}
+        st.switch_page("dashboard.py")
+    return Viewer(**data)
+
+
+@contextmanager
+def banner_errors():
+    """Show an SmsChatError as an error banner instead of a traceback."""
+    try:
+        yield
+    except SmsChatError as exc:
+        st.error(str(exc))
+
+
+def plain_heading(text: str, level: int = 1) -> None:
+    """A heading from user data (names): escaped, so it is never Markdown or HTML."""
+    st.html(f"<h{level} class='smschat-heading'>{escape(text)}</h{level}>")

@@ -1,0 +1,207 @@
+"""Web users, their passwords (argon2) and their role in each project."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .errors import AuthError, PermissionDenied, UserNotFound, ValidationError
+from .models import Membership, Project, Role, WebSession, WebUser, utcnow
+
+_hasher = PasswordHasher()
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
+MIN_PASSWORD_LENGTH = 8
+# Verified against when the username is unknown, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def generate_password() -> str:
+    return secrets.token_urlsafe(12)
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def parse_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise ValidationError(f"Unknown role {role!r}; use one of {allowed}.") from None
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    first_name: str = "",
+    project: Project | None = None,
+    role: str | Role | None = None,
+) -> WebUser:
+    if not USERNAME_RE.match(username or ""):
+        raise ValidationError("A username is 1-150 letters, digits or _.@+-")
+    _check_password(password)
+    if session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
+        raise ValidationError(f"The username {username!r} is taken.")
+    user = WebUser(username=username, first_name=(first_name or "").strip(), password_hash=hash_password(password))
+    session.add(user)
+    session.flush()
+    if project is not None:
+        set_role(session, user, project, role or Role.AGENT)
+    return user
+
+
+def set_role(session: Session, user: WebUser, project: Project, role: str | Role) -> Membership:
+    role = parse_role(str(role))
+    membership = session.scalar(
+        select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
+    )
+    if membership is None:
+        membership = Membership(user_id=user.id, project_id=project.id, role=role.value)
+        session.add(membership)
+    else:
+        membership.role = role.value
+    session.flush()
+    return membership
+
+
+def get_user(session: Session, username: str) -> WebUser:
+    user = session.scalar(select(WebUser).where(WebUser.username == username))
+    if user is None:
+        raise UserNotFound(f"No web user {username!r}.")
+    return user
+
+
+def set_password(session: Session, username: str, password: str) -> WebUser:
+    _check_password(password)
+    user = get_user(session, username)
+    user.password_hash = hash_password(password)
+    session.flush()
+    return user
+
+
+def set_active(session: Session, username: str, active: bool) -> WebUser:
+    user = get_user(session, username)
+    user.is_active = active
+    session.flush()
+    return user
+
+
+def list_users(session: Session) -> list[tuple[WebUser, list[tuple[str, str]]]]:
+    rows = []
+    for user in session.scalars(select(WebUser).order_by(WebUser.username)):
+        roles = [
+            (slug, role)
+            for slug, role in session.execute(
+                select(Project.slug, Membership.role)
+                .join(Membership, Membership.project_id == Project.id)
+                .where(Membership.user_id == user.id)
+                .order_by(Project.slug)
+            )
+        ]
+        rows.append((user, roles))
+    return rows
+
+
+def authenticate(session: Session, username: str, password: str) -> WebUser:
+    """The user if the password is right; one message for every failure."""
+    failure = AuthError("Wrong username or password.")
+    user = session.scalar(select(WebUser).where(WebUser.username == (username or "").strip()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+    except (VerificationError, InvalidHashError):
+        raise failure from None
+    if user is None or not user.is_active:
+        raise failure
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    return user
+
+
+def memberships(session: Session, user_id: int) -> list[tuple[Project, str]]:
+    rows = session.execute(
+        select(Project, Membership.role)
+        .join(Membership, Membership.project_id == Project.id)
+        .where(Membership.user_id == user_id)
+        .order_by(Project.name)
+    )
+    return [(project, role) for project, role in rows]
+
+
+def role_in(session: Session, user_id: int, project_id: int) -> Role:
+    role = session.scalar(
+        select(Membership.role).where(Membership.user_id == user_id, Membership.project_id == project_id)
+    )
+    if role is None:
+        raise PermissionDenied("You do not have access to this project.")
+    return Role(role)
+
+
+# --- browser sessions ---------------------------------------------------------------------
+
+SESSION_IDLE = timedelta(hours=12)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_web_session(session: Session, user_id: int, project_id: int | None) -> str:
+    """A new login token; only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(WebSession(token_hash=_token_hash(token), user_id=user_id, project_id=project_id,
+                           created_at=now, last_seen_at=now, expires_at=now + SESSION_IDLE))
+    session.flush()
+    return token
+
+
+def resume_web_session(session: Session, token: str | None) -> WebSession | None:
+    """The live session behind a token (sliding expiry), or None: expired, ended, user disabled."""
+    if not token:
+        return None
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    now = utcnow()
+    if ws is None or ws.expires_at <= now:
+        return None
+    user = session.get(WebUser, ws.user_id)
+    if user is None or not user.is_active:
+        return None
+    ws.last_seen_at = now
+    ws.expires_at = now + SESSION_IDLE
+    session.flush()
+    return ws
+
+
+def set_session_project(session: Session, token: str, project_id: int) -> None:
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    if ws is not None:
+        role_in(session, ws.user_id, project_id)
+        ws.project_id = project_id
+        session.flush()
+
+
+def end_web_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+
+
+def get_user_by_id(session: Session, user_id: int) -> WebUser:
+    user = session.get(WebUser, user_id)
+    if user is None:
+        raise UserNotFound("No such web user.")
+    return user

@@ -1,0 +1,143 @@
+"""The chat window's service side: send, and read a conversation by id cursor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import outbox
+from .contacts import display_name, get_contact
+from .models import Contact, Direction, Message, Project, WebUser, Workflow
+from .projects import get_chat_settings, get_project
+from .timefmt import format_timestamp, range_start
+
+SYSTEM_LABEL = "System"
+DEFAULT_PAGE = 50
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class ChatLine:
+    id: int
+    sender: str
+    body: str
+    timestamp: str
+    created_at: datetime
+    direction: str
+    status: str
+    workflow: str
+    error: str | None
+    segments: int
+    invalid_response: bool
+
+
+def sender_label(message: Message, contact_name: str, sent_by: WebUser | None) -> str:
+    """Contact name for incoming; the web user's first name (else username) for their chat
+    messages; `System` for everything else."""
+    if message.direction == Direction.IN.value:
+        return contact_name
+    if message.workflow == Workflow.CHAT.value and sent_by is not None:
+        return sent_by.display_name
+    return SYSTEM_LABEL
+
+
+def send_chat_message(session: Session, project_id: int, contact_id: int, user_id: int, body: str) -> Message:
+    project = get_project(session, project_id)
+    contact = get_contact(session, project_id, contact_id)
+    return outbox.enqueue(session, project, contact, body, workflow=Workflow.CHAT, sent_by_id=user_id)
+
+
+def chat_title(session: Session, project_id: int, contact: Contact) -> str:
+    return f"Chat - {display_name(contact, get_chat_settings(session, project_id))}"
+
+
+def get_history(
+    session: Session,
+    project_id: int,
+    contact_id: int,
+    *,
+    range_name: str = "All Time",
+    after_id: int | None = None,
+    before_id: int | None = None,
+    limit: int = DEFAULT_PAGE,
+    now: datetime | None = None,
+) -> list[ChatLine]:
+    """Messages of one conversation, oldest first.
+
+    `after_id`: only messages newer than the cursor (polling); ids grow monotonically, so
+    messages that share a timestamp are never missed. Without it: the newest `limit` messages
+    of the range (before `before_id` to page back).
+    """
+    project: Project = get_project(session, project_id)
+    contact = get_contact(session, project_id, contact_id)
+    name = display_name(contact, get_chat_settings(session, project_id))
+    limit = max(1, min(int(limit), MAX_PAGE))
+    query = (
+        select(Message, WebUser)
+        .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
+        .where(Message.project_id == project_id, Message.contact_id == contact.id)
+    )
+    start = range_start(range_name, project.time_zone, now)
+    if start is not None:
+        query = query.where(Message.created_at >= start)
+    if after_id is not None:
+        query = query.where(Message.id > after_id).order_by(Message.id).limit(limit)
+        rows = list(session.execute(query))
+    else:
+        if before_id is not None:
+            query = query.where(Message.id < before_id)
+        rows = list(session.execute(query.order_by(Message.id.desc()).limit(limit)))
+        rows.reverse()
+    return [_line(m, u, name, project.time_zone) for m, u in rows]
+
+
+def _line(message: Message, user: WebUser | None, contact_name: str, tz: str) -> ChatLine:
+    error = None
+    if message.error_code or message.error_message:
+        error = " ".join(p for p in (message.error_code and f"[{message.error_code}]", message.error_message) if p)
+    return ChatLine(
+        id=message.id,
+        sender=sender_label(message, contact_name, user),
+        body=message.body,
+        timestamp=format_timestamp(message.created_at, tz),
+        created_at=message.created_at,
+        direction=message.direction,
+        status=message.status,
+        workflow=message.workflow,
+        error=error,
+        segments=message.segments,
+        invalid_response=message.invalid_response,
+    )
+
+
+def statuses(session: Session, project_id: int, message_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """Current status (and error) of messages already on screen, for the refresh."""
+    if not message_ids:
+        return {}
+    rows = session.execute(
+        select(Message.id, Message.status, Message.error_code, Message.error_message).where(
+            Message.project_id == project_id, Message.id.in_(message_ids)
+        )
+    )
+    return {
+        r[0]: (r[1], " ".join(p for p in (r[2] and f"[{r[2]}]", r[3]) if p) or None) for r in rows
+    }
+
+
+def phone_thread(session: Session, project_id: int, e164: str, *, limit: int = 100) -> list[ChatLine]:
+    """What the phone itself has seen: every message to or from one number, oldest first."""
+    project = get_project(session, project_id)
+    rows = list(
+        session.execute(
+            select(Message, WebUser)
+            .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
+            .where(Message.project_id == project_id, Message.phone_number == e164)
+            .order_by(Message.id.desc())
+            .limit(limit)
+        )
+    )
+    rows.reverse()
+    return [_line(m, u, e164, project.time_zone) for m, u in rows]

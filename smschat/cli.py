@@ -1,0 +1,215 @@
+"""The `smschat` command line (typer). SmsChatError becomes one line and exit code 1, here."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .config import get_settings
+from .errors import ConfigError, SmsChatError
+
+app = typer.Typer(help="smschat: an SMS chat window for health and field programs.", no_args_is_help=True)
+users_app = typer.Typer(help="Web users.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _migrate() -> None:
+    from .migrate import upgrade
+
+    upgrade()
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (alembic upgrade head)."""
+    _migrate()
+    typer.echo(f"Database ready: {_safe_url()}")
+
+
+def _safe_url() -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(get_settings().database_url).render_as_string(hide_password=True)
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[bool, typer.Option("--if-empty", help="Only load it when the database has no project.")] = False,
+) -> None:
+    """Load the demo project and print each web user's password (once)."""
+    from sqlalchemy import func, select
+
+    from .db import session_scope
+    from .demo import load_demo
+    from .models import Project
+
+    _migrate()
+    with session_scope() as session:
+        if if_empty and session.scalar(select(func.count()).select_from(Project)):
+            typer.echo("The database already has a project; demo not loaded.")
+            return
+        passwords = load_demo(session)
+    typer.echo("Demo project loaded. Web users (these passwords are shown only now):")
+    for username, password in passwords.items():
+        typer.echo(f"  {username:<6} {password}")
+
+
+@app.command()
+def worker() -> None:
+    """Run the send loop."""
+    from .worker import main
+
+    main()
+
+
+@app.command()
+def webhooks(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default SMSCHAT_WEBHOOK_PORT).")] = None,
+) -> None:
+    """Run the webhooks app under uvicorn."""
+    import uvicorn
+
+    uvicorn.run("smschat.webhooks:app", host=host, port=port or get_settings().webhook_port, log_level="info")
+
+
+def check_config() -> None:
+    """Stop early, with one line naming the variable, on a missing or contradictory setting."""
+    from .gateways import get_gateway
+
+    get_gateway(get_settings())
+
+
+@app.command()
+def up() -> None:
+    """Run dashboard, webhooks and worker together; Ctrl-C or SIGTERM stops all three."""
+    settings = get_settings()
+    check_config()
+    _migrate()
+    python = sys.executable
+    children = {
+        "dashboard": [
+            python, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
+            "--server.port", str(settings.dashboard_port), "--server.headless", "true",
+            "--browser.gatherUsageStats", "false",
+        ],
+        "webhooks": [python, "-m", "smschat", "webhooks", "--port", str(settings.webhook_port)],
+        "worker": [python, "-m", "smschat", "worker"],
+    }
+    procs = {name: subprocess.Popen(cmd, cwd=ROOT) for name, cmd in children.items()}
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    typer.echo(f"smschat is up: dashboard http://localhost:{settings.dashboard_port}  "
+               f"webhooks http://localhost:{settings.webhook_port}  gateway {settings.gateway}")
+    code = 0
+    try:
+        while not stopping:
+            for name, proc in procs.items():
+                if proc.poll() is not None:
+                    typer.echo(f"{name} exited with code {proc.returncode}; stopping the others.", err=True)
+                    code = proc.returncode or 1
+                    stopping = True
+            time.sleep(0.3)
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + 10
+        for proc in procs.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    raise typer.Exit(code)
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    project: Annotated[str, typer.Option(help="Project slug.")],
+    role: Annotated[str, typer.Option(help="agent, supervisor, analyst or admin.")] = "agent",
+    first_name: Annotated[str, typer.Option(help="Shown as the sender of their chat messages.")] = "",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Add a web user with a role in a project."""
+    from . import auth
+    from .db import session_scope
+    from .projects import get_project_by_slug
+
+    password = _read_password(password_stdin)
+    with session_scope() as session:
+        proj = get_project_by_slug(session, project)
+        auth.create_user(session, username, password, first_name=first_name, project=proj, role=role)
+    typer.echo(f"Added {username} ({role} in {project}).")
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+) -> None:
+    """Set a web user's password."""
+    from . import auth
+    from .db import session_scope
+
+    password = _read_password(password_stdin)
+    with session_scope() as session:
+        auth.set_password(session, username, password)
+    typer.echo(f"Password of {username} changed.")
+
+
+@users_app.command("disable")
+def users_disable(username: str) -> None:
+    """Stop a web user from logging in."""
+    from . import auth
+    from .db import session_scope
+
+    with session_scope() as session:
+        auth.set_active(session, username, False)
+    typer.echo(f"{username} disabled.")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List web users and their roles."""
+    from . import auth
+    from .db import session_scope
+
+    with session_scope(readonly=True) as session:
+        for user, roles in auth.list_users(session):
+            state = "" if user.is_active else " (disabled)"
+            where = ", ".join(f"{role} in {slug}" for slug, role in roles) or "no project"
+            typer.echo(f"{user.username}{state}: {where}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        app()
+    except ConfigError as exc:
+        typer.echo(f"configuration error: {exc}", err=True)
+        sys.exit(2)
+    except SmsChatError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

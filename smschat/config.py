@@ -1,0 +1,58 @@
+"""Process settings, read from the environment (and a `.env` file) in this one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite:///data/smschat.db"
+DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SMSCHAT_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = DEFAULT_DATABASE_URL
+    gateway: Literal["loopback", "twilio"] = "loopback"
+    dashboard_port: int = Field(default=8501, ge=1, le=65535)
+    webhook_port: int = Field(default=8502, ge=1, le=65535)
+    public_url: str | None = None
+    twilio_api_url: str | None = None
+
+    # Worker tuning: how often an idle worker looks for work, and how long a claim lasts.
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_batch_size: int = Field(default=50, ge=1, le=1000)
+    send_lease_seconds: int = Field(default=120, ge=5)
+    # How often the open chat asks for new messages.
+    chat_refresh_seconds: float = Field(default=3.0, gt=0)
+
+    twilio_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID")
+    )
+    twilio_auth_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_AUTH_TOKEN")
+    )
+    twilio_messaging_service_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("TWILIO_MESSAGING_SERVICE_SID")
+    )
+
+    # Test-suite settings (read by tests/conftest.py through this module).
+    test_postgres_url: str = DEFAULT_TEST_POSTGRES_URL
+    chromium: str | None = None
+    ci: bool = Field(default=False, validation_alias=AliasChoices("CI"))
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def reload_settings() -> Settings:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
+    return get_settings()

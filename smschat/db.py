@@ -1,0 +1,106 @@
+"""Engine and sessions. SQLite runs in WAL mode with a busy timeout and foreign keys on."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from .config import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain `postgresql://` / `postgres://` URLs and use psycopg 3 for them."""
+    u = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    if u.drivername in ("postgresql", "postgresql+psycopg2"):
+        u = u.set(drivername="postgresql+psycopg")
+    return u.render_as_string(hide_password=False)
+
+
+def is_sqlite(url_or_engine: str | Engine) -> bool:
+    url = url_or_engine.url if isinstance(url_or_engine, Engine) else make_url(url_or_engine)
+    return url.get_backend_name() == "sqlite"
+
+
+def _setup_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
+        # Let SQLAlchemy's "begin" event decide how a transaction starts (see below).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A writing transaction takes the write lock up front (BEGIN IMMEDIATE): a deferred
+        # one that reads first and writes later fails with SQLITE_BUSY under concurrency
+        # instead of waiting. Read-only sessions stay deferred so readers never queue.
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str) -> Engine:
+    url = normalize_url(url)
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        _setup_sqlite(engine)
+    else:
+        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return engine
+
+
+def get_engine(url: str | None = None) -> Engine:
+    url = normalize_url(url or get_settings().database_url)
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _engines[url] = make_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(url: str | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
+    engine = get_engine(url)
+    if readonly and is_sqlite(engine):
+        engine = engine.execution_options(sqlite_begin="DEFERRED")
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    session = session_factory(url, readonly=readonly)()
+    try:
+        yield session
+        if readonly:
+            session.rollback()
+        else:
+            session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

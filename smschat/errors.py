@@ -1,0 +1,66 @@
+"""One error hierarchy. Each surface turns these into a user message in one place."""
+
+
+class SmsChatError(Exception):
+    """Base of every error the service layer raises on purpose."""
+
+    #: HTTP status the webhooks app answers with for this error.
+    http_status = 400
+
+
+class ValidationError(SmsChatError):
+    """Input that is not acceptable (empty message, bad setting...)."""
+
+
+class MessageTooLong(ValidationError):
+    pass
+
+
+class EmptyMessage(ValidationError):
+    pass
+
+
+class InvalidPhoneNumber(ValidationError):
+    pass
+
+
+class PhoneNumberInUse(ValidationError):
+    pass
+
+
+class NotFound(SmsChatError):
+    http_status = 404
+
+
+class ContactNotFound(NotFound):
+    pass
+
+
+class ProjectNotFound(NotFound):
+    pass
+
+
+class MessageNotFound(NotFound):
+    pass
+
+
+class UserNotFound(NotFound):
+    pass
+
+
+class AuthError(SmsChatError):
+    """Login failed. The message never says whether the user exists."""
+
+    http_status = 401
+
+
+class PermissionDenied(SmsChatError):
+    http_status = 403
+
+
+class ConfigError(SmsChatError):
+    """A missing or contradictory setting; the message names the variable."""
+
+
+class GatewayError(SmsChatError):
+    http_status = 502

@@ -1,0 +1,291 @@
+"""SQLAlchemy 2.0 typed models. The schema itself comes only from Alembic migrations."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on both backends (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Role(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+
+class ContactKind(enum.StrEnum):
+    MOBILE_WORKER = "mobile_worker"
+    CASE = "case"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class Workflow(enum.StrEnum):
+    CHAT = "chat"
+    REMINDER = "reminder"
+    BROADCAST = "broadcast"
+    KEYWORD = "keyword"
+    SURVEY = "survey"
+    VERIFICATION = "verification"
+    DEFAULT = "default"
+
+
+class Status(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+    RECEIVED = "received"  # inbound messages
+
+
+class Project(Base):
+    __tablename__ = "project"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    default_region: Mapped[str] = mapped_column(String(2), default="US")
+    sender_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebUser(Base):
+    __tablename__ = "web_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    first_name: Mapped[str] = mapped_column(String(150), default="")
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    memberships: Mapped[list[Membership]] = relationship(back_populates="user")
+
+    @property
+    def display_name(self) -> str:
+        return self.first_name or self.username
+
+
+class Membership(Base):
+    """A web user's role in one project."""
+
+    __tablename__ = "membership"
+    __table_args__ = (UniqueConstraint("user_id", "project_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"))
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+
+    user: Mapped[WebUser] = relationship(back_populates="memberships")
+    project: Mapped[Project] = relationship()
+
+
+class Contact(Base):
+    __tablename__ = "contact"
+    __table_args__ = (
+        Index("ix_contact_project_name", "project_id", "name"),
+        Index("ix_contact_project_kind", "project_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(150))
+    first_name: Mapped[str | None] = mapped_column(String(150))
+    case_properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    phone_numbers: Mapped[list[PhoneNumber]] = relationship(
+        back_populates="contact", order_by="PhoneNumber.id"
+    )
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_number"
+    __table_args__ = (
+        UniqueConstraint("project_id", "e164"),
+        # A number is two-way in at most one project.
+        Index(
+            "ux_phone_number_two_way",
+            "e164",
+            unique=True,
+            sqlite_where=text("two_way"),
+            postgresql_where=text("two_way"),
+        ),
+        Index("ix_phone_number_e164", "e164"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    e164: Mapped[str] = mapped_column(String(20))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    two_way: Mapped[bool] = mapped_column(Boolean, default=False)
+    opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="phone_numbers")
+
+
+class Message(Base):
+    __tablename__ = "message"
+    __table_args__ = (
+        Index("ix_message_conversation", "project_id", "contact_id", "id"),
+        Index("ix_message_project_created", "project_id", "created_at"),
+        Index("ix_message_outbox", "status", "next_attempt_at"),
+        Index("ix_message_phone", "project_id", "phone_number", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    # NULL for a message from a number no contact owns ("unknown senders").
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
+    phone_number: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(3))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(12))
+    status_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    segments: Mapped[int] = mapped_column(Integer, default=1)
+    encoding: Mapped[str] = mapped_column(String(5), default="GSM-7")
+    workflow: Mapped[str] = mapped_column(String(20), default=Workflow.DEFAULT.value)
+    sent_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    gateway: Mapped[str | None] = mapped_column(String(20))
+    gateway_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    survey_session_id: Mapped[int | None] = mapped_column(BigId)
+    invalid_response: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Outbox bookkeeping.
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    contact: Mapped[Contact | None] = relationship()
+    sent_by: Mapped[WebUser | None] = relationship()
+
+
+class ReadMarker(Base):
+    """How far one web user has read one conversation. Moves forward only."""
+
+    __tablename__ = "read_marker"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(
+        ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    last_read_message_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    marked_unread: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatSettings(Base):
+    __tablename__ = "chat_settings"
+
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_name_display: Mapped[str] = mapped_column(String(100), default="name")
+    message_counter_threshold: Mapped[int | None] = mapped_column(Integer)
+    delay_automated_sms: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    survey_traffic: Mapped[str] = mapped_column(String(20), default="show_all")
+    read_mode: Mapped[str] = mapped_column(String(20), default="per_user")
+    chat_template: Mapped[str] = mapped_column(String(50), default="Default")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SettingsChange(Base):
+    """Audit trail of chat settings: who changed what, when, old -> new."""
+
+    __tablename__ = "settings_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("project.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    field: Mapped[str] = mapped_column(String(50))
+    old_value: Mapped[str | None] = mapped_column(Text)
+    new_value: Mapped[str | None] = mapped_column(Text)
+
+
+class WebSession(Base):
+    """A browser login, so every tab of one browser shares it (the cookie holds the token)."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,235 @@
+"""The outbox lives on `Message`: queued -> sending -> sent -> delivered, or failed/undelivered.
+
+A status only moves forward; a late or repeated callback never moves it back.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, exists, select, update
+from sqlalchemy.orm import Session, aliased
+
+from .contacts import primary_phone
+from .errors import MessageNotFound, ValidationError
+from .gateways.base import SendResult
+from .models import Contact, Direction, Message, Project, Status, Workflow, utcnow
+from .segments import count_segments, validate_body
+
+STATUS_RANK = {
+    Status.QUEUED.value: 0,
+    Status.SENDING.value: 1,
+    Status.UNKNOWN.value: 1,
+    Status.SENT.value: 2,
+    Status.DELIVERED.value: 3,
+    Status.UNDELIVERED.value: 3,
+    Status.FAILED.value: 3,
+}
+# Gateway words that mean one of ours.
+STATUS_ALIASES = {
+    "accepted": "queued",
+    "scheduled": "queued",
+    "read": "delivered",
+    "canceled": "failed",
+}
+PENDING = (Status.QUEUED.value, Status.SENDING.value)
+RETRYABLE_STATES = (Status.FAILED.value, Status.UNDELIVERED.value, Status.UNKNOWN.value)
+MAX_ATTEMPTS = 5
+BACKOFF_BASE_SECONDS = 2
+BACKOFF_CAP_SECONDS = 300
+
+
+def normalize_status(status: str) -> str:
+    s = (status or "").strip().lower()
+    s = STATUS_ALIASES.get(s, s)
+    if s not in STATUS_RANK:
+        raise ValidationError(f"Unknown message status {status!r}.")
+    return s
+
+
+def enqueue(
+    session: Session,
+    project: Project,
+    contact: Contact,
+    body: str,
+    *,
+    workflow: str | Workflow,
+    sent_by_id: int | None = None,
+    phone_number: str | None = None,
+    created_at: datetime | None = None,
+) -> Message:
+    """Put one outgoing message in the outbox. The worker sends it."""
+    if contact.project_id != project.id:
+        raise ValidationError("That contact is not in this project.")
+    validate_body(body)
+    if phone_number is None:
+        phone = primary_phone(session, contact)
+        if phone is None:
+            raise ValidationError(f"{contact.name} has no phone number.")
+        if phone.opted_out:
+            raise ValidationError(f"{phone.e164} has opted out (sent STOP); nothing can be sent to it.")
+        phone_number = phone.e164
+    info = count_segments(body)
+    message = Message(
+        project_id=project.id,
+        contact_id=contact.id,
+        phone_number=phone_number,
+        direction=Direction.OUT.value,
+        body=body,
+        status=Status.QUEUED.value,
+        segments=info.segments,
+        encoding=info.encoding,
+        workflow=Workflow(workflow).value,
+        sent_by_id=sent_by_id,
+        created_at=created_at or utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seconds: int = 120, now: datetime | None = None) -> list[int]:
+    """Claim due queued messages for one worker; the caller commits at once.
+
+    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same row.
+    SQLite: the session's transaction began IMMEDIATE, so claims are serialized.
+    Only the oldest pending message per number is claimable: first in, first out per contact.
+    """
+    now = now or utcnow()
+    earlier = aliased(Message)
+    candidates = (
+        select(Message.id)
+        .where(
+            Message.status == Status.QUEUED.value,
+            Message.direction == Direction.OUT.value,
+            (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+            ~exists().where(
+                and_(
+                    earlier.project_id == Message.project_id,
+                    earlier.phone_number == Message.phone_number,
+                    earlier.direction == Direction.OUT.value,
+                    earlier.id < Message.id,
+                    earlier.status.in_(PENDING),
+                )
+            ),
+        )
+        .order_by(Message.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    ids = [row[0] for row in session.execute(candidates)]
+    if not ids:
+        return []
+    session.execute(
+        update(Message)
+        .where(Message.id.in_(ids), Message.status == Status.QUEUED.value)
+        .values(
+            status=Status.SENDING.value,
+            status_at=now,
+            claimed_by=worker_id,
+            lease_expires_at=now + timedelta(seconds=lease_seconds),
+            attempts=Message.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return sorted(ids)
+
+
+def backoff_seconds(attempts: int) -> int:
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS ** max(1, attempts))
+
+
+def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None) -> Message:
+    """Write what the gateway said about one claimed message."""
+    now = now or utcnow()
+    message = session.get(Message, message_id, with_for_update=True)
+    if message is None:
+        raise MessageNotFound(f"No message {message_id}.")
+    message.claimed_by = None
+    message.lease_expires_at = None
+    if result.ok:
+        message.gateway_message_id = result.gateway_message_id or message.gateway_message_id
+        message.sent_at = now
+        if result.segments:
+            message.segments = result.segments
+        # Accepted by the gateway counts as sent at least; a racing callback may be ahead.
+        new = normalize_status(result.status)
+        if STATUS_RANK[new] < STATUS_RANK[Status.SENT.value]:
+            new = Status.SENT.value
+        if STATUS_RANK[new] > STATUS_RANK.get(message.status, 0):
+            message.status = new
+            message.status_at = now
+        message.error_code = message.error_message = None
+    elif result.retryable and message.attempts < MAX_ATTEMPTS:
+        message.status = Status.QUEUED.value
+        message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
+        message.error_code = result.error_code
+        message.error_message = result.error_message
+    else:
+        message.status = Status.FAILED.value
+        message.status_at = now
+        message.error_code = result.error_code
+        message.error_message = result.error_message
+    session.flush()
+    return message
+
+
+def apply_status_update(
+    session: Session,
+    gateway_message_id: str,
+    status: str,
+    *,
+    error_code: str | None = None,
+    error_message: str | None = None,
+    now: datetime | None = None,
+) -> Message | None:
+    """Apply a delivery report forward-only. Returns the message, or None if unknown."""
+    new = normalize_status(status)
+    message = session.scalar(
+        select(Message).where(Message.gateway_message_id == gateway_message_id).with_for_update()
+    )
+    if message is None:
+        return None
+    if STATUS_RANK[new] > STATUS_RANK.get(message.status, 0):
+        message.status = new
+        message.status_at = now or utcnow()
+        if new in (Status.FAILED.value, Status.UNDELIVERED.value):
+            message.error_code = error_code
+            message.error_message = error_message
+        session.flush()
+    return message
+
+
+def expire_leases(session: Session, *, now: datetime | None = None) -> int:
+    """A claim whose worker died: the outcome is lost, so mark it `unknown`, never re-send silently."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Message)
+        .where(Message.status == Status.SENDING.value, Message.lease_expires_at < now)
+        .values(
+            status=Status.UNKNOWN.value,
+            status_at=now,
+            claimed_by=None,
+            lease_expires_at=None,
+            error_message="The worker stopped before recording the gateway's answer; check before retrying.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def retry(session: Session, project_id: int, message_id: int) -> Message:
+    """Put a failed, undelivered or unknown message back in the queue (a person's decision)."""
+    message = session.get(Message, message_id)
+    if message is None or message.project_id != project_id:
+        raise MessageNotFound("No such message in this project.")
+    if message.direction != Direction.OUT.value or message.status not in RETRYABLE_STATES:
+        raise ValidationError("Only failed, undelivered or unknown outgoing messages can be retried.")
+    message.status = Status.QUEUED.value
+    message.status_at = utcnow()
+    message.next_attempt_at = None
+    message.attempts = 0
+    message.error_code = message.error_message = None
+    message.gateway_message_id = None
+    session.flush()
+    return message
