@@ -41,7 +41,7 @@ def _remember(session, user, token: str, project_id: int | None) -> None:
 def restore_login() -> None:
     """A new tab of a logged-in browser: resume from the session cookie."""
     token = st.context.cookies.get(COOKIE)
-    if not token:
+    if not isinstance(token, str) or not token:
         return
     with session_scope() as session:
         ws = auth.resume_web_session(session, token)

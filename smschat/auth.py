@@ -172,7 +172,7 @@ def start_web_session(session: Session, user_id: int, project_id: int | None) ->
 
 def resume_web_session(session: Session, token: str | None) -> WebSession | None:
     """The live session behind a token (sliding expiry), or None: expired, ended, user disabled."""
-    if not token:
+    if not isinstance(token, str) or not token:
         return None
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
     now = utcnow()

@@ -11,11 +11,31 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from .config import get_settings
 from .errors import ConfigError, SmsChatError
 
-app = typer.Typer(help="smschat: an SMS chat window for health and field programs.", no_args_is_help=True)
+class _ErrorsToExitCodes(TyperGroup):
+    """The one place CLI errors become a message: exit 2 for configuration, 1 for the rest."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            typer.echo(f"configuration error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except SmsChatError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(
+    cls=_ErrorsToExitCodes,
+    help="smschat: an SMS chat window for health and field programs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 users_app = typer.Typer(help="Web users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 
@@ -55,7 +75,8 @@ def demo(
     _migrate()
     with session_scope() as session:
         if if_empty and session.scalar(select(func.count()).select_from(Project)):
-            typer.echo("The database already has a project; demo not loaded.")
+            typer.echo("The database already has a project; demo not loaded. Log in with the passwords "
+                       "printed when it was loaded, or set one: smschat users passwd amy")
             return
         passwords = load_demo(session)
     typer.echo("Demo project loaded. Web users (these passwords are shown only now):")
@@ -205,11 +226,4 @@ def users_list() -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
-    try:
-        app()
-    except ConfigError as exc:
-        typer.echo(f"configuration error: {exc}", err=True)
-        sys.exit(2)
-    except SmsChatError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    app()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .errors import ContactNotFound, PhoneNumberInUse, ValidationError
 from .models import ChatSettings, Contact, ContactKind, PhoneNumber, Project
@@ -174,10 +174,9 @@ def _list_query(project_id: int, search: str | None, kind: str | None) -> Select
         conditions = [func.lower(Contact.name).contains(text.lower(), autoescape=True)]
         digits = re.sub(r"[\s\-+().]", "", text)
         if digits.isdigit():
+            any_phone = aliased(PhoneNumber)
             conditions.append(
-                exists().where(
-                    PhoneNumber.contact_id == Contact.id, PhoneNumber.e164.contains(digits, autoescape=True)
-                )
+                exists().where(any_phone.contact_id == Contact.id, any_phone.e164.contains(digits, autoescape=True))
             )
         query = query.where(or_(*conditions))
     return query

@@ -142,7 +142,7 @@ def backoff_seconds(attempts: int) -> int:
 def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None) -> Message:
     """Write what the gateway said about one claimed message."""
     now = now or utcnow()
-    message = session.get(Message, message_id, with_for_update=True)
+    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
     if message is None:
         raise MessageNotFound(f"No message {message_id}.")
     message.claimed_by = None
@@ -186,7 +186,10 @@ def apply_status_update(
     """Apply a delivery report forward-only. Returns the message, or None if unknown."""
     new = normalize_status(status)
     message = session.scalar(
-        select(Message).where(Message.gateway_message_id == gateway_message_id).with_for_update()
+        select(Message)
+        .where(Message.gateway_message_id == gateway_message_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     )
     if message is None:
         return None

@@ -1,0 +1,39 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test bench chromium clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[test]"
+	touch $(STAMP)
+
+## run: install, migrate, load the demo project if the database is empty, start everything
+run: $(STAMP)
+	$(PY) -m smschat init
+	$(PY) -m smschat demo --if-empty
+	$(PY) -m smschat up
+
+## chromium: Debian's Chromium for the browser tests, where this machine can install it
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$SMSCHAT_CHROMIUM" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi
+
+## test: the whole suite, on SQLite and PostgreSQL, with the browser tests
+test: $(STAMP) chromium
+	$(PY) -m pytest -q
+
+## bench: the benchmarks (not part of the tests)
+bench: $(STAMP)
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,86 @@
+"""A live smschat (dashboard + worker as real processes) and a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from smschat import db as dbmod
+from smschat.demo import load_demo
+from smschat.migrate import upgrade
+
+from ..conftest import ROOT, free_port
+
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORDS = {"amy": "amy-password-1", "sam": "sam-password-1", "ana": "ana-password-1", "admin": "admin-password-1"}
+
+
+@pytest.fixture(scope="module")
+def live_app(tmp_path_factory, chromium_path):
+    """Yields (base_url, database_url) of a running demo; stops everything afterwards."""
+    path = tmp_path_factory.mktemp("live") / "live.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    with dbmod.session_scope(url) as session:
+        load_demo(session, PASSWORDS)
+    port = free_port()
+    env = {
+        **os.environ,
+        "SMSCHAT_DATABASE_URL": url,
+        "SMSCHAT_CHAT_REFRESH_SECONDS": "1",
+        "SMSCHAT_WORKER_POLL_SECONDS": "0.2",
+    }
+    logs = tmp_path_factory.mktemp("logs")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
+             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            cwd=ROOT, env=env, stdout=open(logs / "dashboard.log", "w"), stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen([sys.executable, "-m", "smschat", "worker"], cwd=ROOT, env=env,
+                         stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT),
+    ]
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        pytest.fail("the dashboard did not start: " + (logs / "dashboard.log").read_text())
+    yield base, url
+    for proc in procs:
+        proc.terminate()
+    for proc in procs:
+        proc.wait(timeout=15)
+    dbmod.dispose_engines()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=chromium_path,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield b
+        b.close()
+
+
+def login(page, base: str, username: str, path: str = "/") -> None:
+    page.goto(base + path)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_text(f"Logged in as {username}").wait_for(timeout=20_000)

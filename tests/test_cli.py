@@ -1,0 +1,103 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from smschat import auth
+from smschat.cli import app
+from smschat.models import Contact, Message, Project
+
+from .conftest import free_port
+
+runner = CliRunner()
+
+
+def test_init_demo_and_users(db_url, session):
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    for name in ("amy", "sam", "ana", "admin"):
+        assert f"  {name}" in result.output
+    amy_password = next(line.split()[1] for line in result.output.splitlines() if line.strip().startswith("amy "))
+    assert auth.authenticate(session, "amy", amy_password).first_name == "Amy"
+    marie = session.scalar(select(Contact).where(Contact.name == "marie"))
+    bodies = [m.body for m in session.scalars(select(Message).where(Message.contact_id == marie.id).order_by(Message.id))]
+    assert bodies[0].startswith("Welcome to Demo Project! Is this phone used by marie?")
+    assert bodies[-1] == "Heads up! Your weekly meeting is at the community center tomorrow at 6 pm."
+    # Loading it twice is refused; --if-empty is quiet about it.
+    again = runner.invoke(app, ["demo"])
+    assert again.exit_code == 1 and "already loaded" in again.output
+    assert runner.invoke(app, ["demo", "--if-empty"]).exit_code == 0
+
+
+def test_users_add_passwd_disable_list(db_url, session, project):
+    r = runner.invoke(app, ["users", "add", "kim", "--project", "test", "--role", "supervisor",
+                            "--first-name", "Kim", "--password-stdin"], input="a long password\n")
+    assert r.exit_code == 0, r.output
+    assert auth.authenticate(session, "kim", "a long password").first_name == "Kim"
+    assert runner.invoke(app, ["users", "passwd", "kim", "--password-stdin"], input="another long one\n").exit_code == 0
+    session.rollback()
+    assert auth.authenticate(session, "kim", "another long one")
+    assert "kim: supervisor in test" in runner.invoke(app, ["users", "list"]).output
+    assert runner.invoke(app, ["users", "disable", "kim"]).exit_code == 0
+    assert "kim (disabled)" in runner.invoke(app, ["users", "list"]).output
+
+
+def test_users_add_with_bad_input_exits_nonzero_and_adds_nothing(db_url, session, project):
+    bad_role = subprocess.run(
+        [sys.executable, "-m", "smschat", "users", "add", "kim", "--project", "test", "--role", "king", "--password-stdin"],
+        input="a long password\n", capture_output=True, text=True, env={**os.environ, "SMSCHAT_DATABASE_URL": db_url},
+    )
+    assert bad_role.returncode == 1 and "Unknown role 'king'" in bad_role.stderr
+    assert "Traceback" not in bad_role.stderr
+    r = runner.invoke(app, ["users", "add", "kim", "--project", "nope", "--password-stdin"], input="a long password\n")
+    assert r.exit_code != 0
+    session.rollback()
+    assert [u.username for u, _ in auth.list_users(session)] == []
+
+
+def test_up_with_twilio_but_no_credentials_stops_with_one_line(tmp_path):
+    env = {**os.environ, "SMSCHAT_GATEWAY": "twilio", "SMSCHAT_DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    env.pop("TWILIO_ACCOUNT_SID", None)
+    r = subprocess.run([sys.executable, "-m", "smschat", "up"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "configuration error: TWILIO_ACCOUNT_SID is not set (needed with SMSCHAT_GATEWAY=twilio)."
+    ]
+
+
+def test_up_runs_dashboard_webhooks_and_worker_and_stops_them_together(tmp_path):
+    dash, hook = free_port(), free_port()
+    env = {**os.environ, "SMSCHAT_DATABASE_URL": f"sqlite:///{tmp_path}/up.db",
+           "SMSCHAT_DASHBOARD_PORT": str(dash), "SMSCHAT_WEBHOOK_PORT": str(hook)}
+    proc = subprocess.Popen([sys.executable, "-m", "smschat", "up"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        ok = set()
+        while time.monotonic() < deadline and len(ok) < 2:
+            for name, url in (("dash", f"http://127.0.0.1:{dash}/_stcore/health"), ("hook", f"http://127.0.0.1:{hook}/healthz")):
+                try:
+                    if httpx.get(url, timeout=1).status_code == 200:
+                        ok.add(name)
+                except httpx.HTTPError:
+                    pass
+            time.sleep(0.3)
+        assert ok == {"dash", "hook"}
+        children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 3
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        for pid in children:
+            with pytest.raises(ProcessLookupError):
+                os.kill(int(pid), 0)
+        assert f"dashboard http://localhost:{dash}" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)

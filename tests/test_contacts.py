@@ -1,0 +1,107 @@
+import pytest
+from sqlalchemy import func, select
+
+from smschat import contacts, projects
+from smschat.errors import ContactNotFound, InvalidPhoneNumber, PhoneNumberInUse, ValidationError
+from smschat.models import Contact, PhoneNumber
+
+
+def _case(session, project, name, number, **props):
+    c = contacts.create_contact(session, project, "case", name, case_properties=props)
+    contacts.register_phone(session, project, c, number)
+    return c
+
+
+def test_list_holds_verified_workers_and_cases_with_a_number(session, project, marie):
+    unverified = contacts.create_contact(session, project, "mobile_worker", "bob")
+    contacts.register_phone(session, project, unverified, "+17035550101")
+    contacts.create_contact(session, project, "case", "no phone case")
+    _case(session, project, "Grace", "+254712345678")
+    session.commit()
+    rows = contacts.list_contacts(session, project.id)
+    assert [(r.name, r.kind_label, r.phone) for r in rows] == [
+        ("Grace", "Case", "+254712345678"),
+        ("marie", "Mobile Worker", "+17033996500"),
+    ]
+    assert contacts.count_contacts(session, project.id) == 2
+
+
+def test_search_matches_name_case_insensitively_and_digits_in_any_format(session, project, marie):
+    _case(session, project, "Grace Achieng", "+254712345678")
+    session.commit()
+    assert [r.name for r in contacts.list_contacts(session, project.id, search="GRACE")] == ["Grace Achieng"]
+    assert [r.name for r in contacts.list_contacts(session, project.id, search="703-399")] == ["marie"]
+    assert [r.name for r in contacts.list_contacts(session, project.id, search="+1 703 399 6500")] == ["marie"]
+    assert contacts.list_contacts(session, project.id, search="%") == []
+    assert contacts.count_contacts(session, project.id, search="nobody") == 0
+
+
+def test_kind_filter_and_paging(session, project, marie):
+    for i in range(5):
+        _case(session, project, f"case {i}", f"+2547123456{i:02d}")
+    session.commit()
+    assert contacts.count_contacts(session, project.id, kind="case") == 5
+    assert contacts.count_contacts(session, project.id, kind="mobile_worker") == 1
+    page1 = contacts.list_contacts(session, project.id, kind="case", limit=2)
+    page3 = contacts.list_contacts(session, project.id, kind="case", limit=2, offset=4)
+    assert [r.name for r in page1] == ["case 0", "case 1"]
+    assert [r.name for r in page3] == ["case 4"]
+
+
+def test_numbers_are_stored_in_e164(session, project):
+    c = contacts.create_contact(session, project, "case", "x")
+    phone = contacts.register_phone(session, project, c, "(703) 399-6501")
+    assert phone.e164 == "+17033996501"
+
+
+def test_a_malformed_number_is_refused_and_nothing_is_written(session, project):
+    c = contacts.create_contact(session, project, "case", "x")
+    session.commit()
+    with pytest.raises(InvalidPhoneNumber):
+        contacts.register_phone(session, project, c, "12ab")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(PhoneNumber)) == 0
+
+
+def test_a_number_another_contact_owns_is_refused(session, project, marie):
+    other = contacts.create_contact(session, project, "case", "other")
+    with pytest.raises(PhoneNumberInUse, match="already in use"):
+        contacts.register_phone(session, project, other, "+1 703 399 6500")
+
+
+def test_a_two_way_number_is_two_way_in_one_project_only(session, project, marie):
+    second = projects.create_project(session, "second", "Second")
+    c = contacts.create_contact(session, second, "mobile_worker", "marie2")
+    with pytest.raises(PhoneNumberInUse):
+        contacts.register_phone(session, second, c, "+17033996500", verified=True)
+
+
+def test_unknown_contact_and_other_projects_contact_look_the_same(session, project, marie):
+    second = projects.create_project(session, "second", "Second")
+    session.commit()
+    with pytest.raises(ContactNotFound) as a:
+        contacts.get_contact(session, second.id, marie.id)
+    with pytest.raises(ContactNotFound) as b:
+        contacts.get_contact(session, project.id, 999999)
+    assert str(a.value) == str(b.value)
+    with pytest.raises(ContactNotFound):
+        contacts.get_contact(session, project.id, "not-a-number")
+
+
+def test_case_name_comes_from_the_case_name_display_property(session, project):
+    c = _case(session, project, "Grace", "+254712345678", mother_name="Grace's mum")
+    settings = projects.get_chat_settings(session, project.id)
+    assert contacts.display_name(c, settings) == "Grace"
+    settings.case_name_display = "mother_name"
+    assert contacts.display_name(c, settings) == "Grace's mum"
+    settings.case_name_display = "missing_property"
+    assert contacts.display_name(c, settings) == "Grace"
+
+
+def test_bad_contact_input_is_refused(session, project):
+    with pytest.raises(ValidationError):
+        contacts.create_contact(session, project, "robot", "x")
+    with pytest.raises(ValidationError):
+        contacts.create_contact(session, project, "case", "   ")
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Contact)) == 0

@@ -1,0 +1,131 @@
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from smschat import chat, outbox
+from smschat.errors import MessageNotFound, ValidationError
+from smschat.gateways import SendResult
+from smschat.models import Message, utcnow
+
+
+def _queue(session, project, agent, marie, n=1):
+    ids = [chat.send_chat_message(session, project.id, marie.id, agent.id, f"m{i}").id for i in range(n)]
+    session.commit()
+    return ids
+
+
+def _claim(session, **kw):
+    ids = outbox.claim_batch(session, "w1", **kw)
+    session.commit()
+    return ids
+
+
+def test_claimed_message_is_sending_and_not_claimed_again(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    assert _claim(session) == [mid]
+    assert _claim(session) == []
+    assert session.get(Message, mid).status == "sending"
+
+
+def test_only_the_oldest_pending_message_per_number_is_claimable(session, project, agent, marie):
+    first, second = _queue(session, project, agent, marie, 2)
+    assert _claim(session) == [first]
+    outbox.record_send_result(session, first, SendResult(ok=True, status="sent", gateway_message_id="G1"))
+    session.commit()
+    assert _claim(session) == [second]
+
+
+def test_send_result_records_gateway_id_and_status(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    _claim(session)
+    msg = outbox.record_send_result(session, mid, SendResult(ok=True, status="queued", gateway_message_id="SM1", segments=2))
+    session.commit()
+    assert (msg.status, msg.gateway_message_id, msg.segments) == ("sent", "SM1", 2)
+
+
+def test_late_status_callback_never_moves_status_back(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    _claim(session)
+    outbox.record_send_result(session, mid, SendResult(ok=True, status="sent", gateway_message_id="SM2"))
+    outbox.apply_status_update(session, "SM2", "delivered")
+    for late in ("sent", "sending", "queued", "delivered"):
+        outbox.apply_status_update(session, "SM2", late)
+    session.commit()
+    assert session.get(Message, mid).status == "delivered"
+
+
+def test_failure_callback_keeps_error_and_is_final(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    _claim(session)
+    outbox.record_send_result(session, mid, SendResult(ok=True, status="sent", gateway_message_id="SM3"))
+    outbox.apply_status_update(session, "SM3", "undelivered", error_code="30003", error_message="Unreachable handset")
+    outbox.apply_status_update(session, "SM3", "delivered")
+    session.commit()
+    msg = session.get(Message, mid)
+    assert (msg.status, msg.error_code) == ("undelivered", "30003")
+    [line] = chat.get_history(session, project.id, marie.id)
+    assert line.error == "[30003] Unreachable handset"
+
+
+def test_unknown_status_word_is_refused(session):
+    with pytest.raises(ValidationError):
+        outbox.apply_status_update(session, "SMX", "teleported")
+
+
+def test_callback_for_unknown_message_changes_nothing(session, project):
+    assert outbox.apply_status_update(session, "nope", "delivered") is None
+
+
+def test_temporary_failure_requeues_with_backoff_then_fails(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    temporary = SendResult.failure("429", "Too many requests", retryable=True)
+    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+        now = utcnow() + timedelta(hours=attempt)
+        assert outbox.claim_batch(session, "w", now=now) == [mid]
+        msg = outbox.record_send_result(session, mid, temporary, now=now)
+        session.commit()
+        if attempt < outbox.MAX_ATTEMPTS:
+            assert msg.status == "queued" and msg.next_attempt_at > now
+            assert outbox.claim_batch(session, "w", now=now) == []  # not before its backoff
+    assert (msg.status, msg.error_code) == ("failed", "429")
+
+
+def test_permanent_failure_fails_at_once(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    _claim(session)
+    msg = outbox.record_send_result(session, mid, SendResult.failure("21211", "Invalid 'To' number", retryable=False))
+    assert (msg.status, msg.attempts) == ("failed", 1)
+
+
+def test_expired_claim_becomes_unknown_and_can_be_retried(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    outbox.claim_batch(session, "dead-worker", lease_seconds=5)
+    session.commit()
+    assert outbox.expire_leases(session) == 0
+    assert outbox.expire_leases(session, now=utcnow() + timedelta(seconds=10)) == 1
+    session.commit()
+    session.expire_all()
+    assert session.get(Message, mid).status == "unknown"
+    assert _claim(session) == []  # never re-sent silently
+    outbox.retry(session, project.id, mid)
+    session.commit()
+    assert _claim(session) == [mid]
+
+
+def test_retry_is_refused_for_delivered_or_foreign_messages(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    with pytest.raises(ValidationError):
+        outbox.retry(session, project.id, mid)  # still queued
+    with pytest.raises(MessageNotFound):
+        outbox.retry(session, project.id + 1000, mid)
+
+
+def test_opted_out_number_gets_nothing(session, project, agent, marie):
+    phone = marie.phone_numbers[0]
+    phone.opted_out = True
+    session.commit()
+    with pytest.raises(ValidationError, match="opted out"):
+        chat.send_chat_message(session, project.id, marie.id, agent.id, "hi")
+    session.rollback()
+    assert session.scalars(select(Message)).all() == []

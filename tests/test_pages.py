@@ -1,0 +1,113 @@
+"""AppTest smoke tests: every page renders from a real database, as its role sees it."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from smschat import chat, contacts, inbound
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def app(script: str) -> AppTest:
+    return AppTest.from_file(str(ROOT / script), default_timeout=30)
+
+
+def _as(at: AppTest, user, project, role="agent") -> AppTest:
+    at.session_state["viewer"] = {
+        "user_id": user.id, "username": user.username, "display_name": user.display_name,
+        "project_id": project.id, "project_name": project.name, "time_zone": project.time_zone, "role": role,
+    }
+    return at
+
+
+def test_dashboard_logged_out_shows_only_the_login_form(db_url, project, agent):
+    at = app("dashboard.py").run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert [b.label for b in at.button] == ["Log in"]
+    assert "viewer" not in at.session_state
+
+
+def test_dashboard_logged_in_shows_the_sidebar_and_the_default_page(db_url, project, agent, marie):
+    at = _as(app("dashboard.py"), agent, project).run()
+    assert not at.exception
+    assert "Logged in as amy (agent)" in [t.value for t in at.sidebar.text]
+    assert [b.label for b in at.sidebar.button] == ["Log out"]
+    assert list(at.dataframe[0].value["Contact Name"]) == ["marie"]  # Contacts is the default page
+
+
+def test_contacts_page_lists_and_searches(db_url, session, project, agent, marie):
+    grace = contacts.create_contact(session, project, "case", "Grace <b>Achieng</b>")
+    contacts.register_phone(session, project, grace, "+254712345678")
+    session.commit()
+    at = _as(app("pages/contacts.py"), agent, project).run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == ["Contact Name", "Contact Type", "Phone Number", "Chat"]
+    assert list(frame["Contact Name"]) == ["Grace <b>Achieng</b>", "marie"]
+    assert "Showing 1 to 2 of 2 contacts" in [m.value for m in at.markdown]
+    at.text_input[0].input("703 399").run()
+    assert list(at.dataframe[0].value["Contact Name"]) == ["marie"]
+    assert list(at.dataframe[0].value["Chat"]) == [f"chat?contact={marie.id}"]
+
+
+def test_chat_page_shows_history_and_sends(db_url, session, project, agent, marie):
+    inbound.receive_sms(session, project, "+17033996500", "I visited two patients")
+    session.commit()
+    at = _as(app("pages/chat.py"), agent, project)
+    at.query_params["contact"] = str(marie.id)
+    at.run()
+    assert not at.exception
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert "Chat - marie" in html and "I visited two patients" in html
+    at.text_area[0].input("Did you complete your supervisions today?")
+    at.button(key=f"send_{marie.id}").click().run()
+    assert not at.exception and not at.error
+    assert [line.body for line in chat.get_history(session, project.id, marie.id)][-1] == (
+        "Did you complete your supervisions today?")
+    assert at.text_area[0].value == ""  # cleared after a successful send
+
+
+def test_chat_page_keeps_the_text_when_sending_fails(db_url, session, project, agent, marie):
+    at = _as(app("pages/chat.py"), agent, project)
+    at.query_params["contact"] = str(marie.id)
+    at.run()
+    at.text_area[0].input("x" * 1601)
+    at.button(key=f"send_{marie.id}").click().run()
+    assert [e.value for e in at.error] == ["The message has 1,601 characters; the limit is 1,600."]
+    assert at.text_area[0].value == "x" * 1601
+    assert chat.get_history(session, project.id, marie.id) == []
+
+
+def test_chat_page_refuses_an_unknown_contact(db_url, project, agent):
+    at = _as(app("pages/chat.py"), agent, project)
+    at.query_params["contact"] = "99999"
+    at.run()
+    assert [e.value for e in at.error] == ["No such contact in this project."]
+
+
+def test_chat_page_without_contact_offers_a_picker(db_url, project, agent, marie):
+    at = _as(app("pages/chat.py"), agent, project).run()
+    assert not at.exception
+    assert at.selectbox[0].options == ["marie · Mobile Worker · +17033996500"]
+
+
+def test_simulator_reply_goes_through_the_inbound_path(db_url, session, project, agent, marie):
+    chat.send_chat_message(session, project.id, marie.id, agent.id, "Are you there?")
+    session.commit()
+    at = _as(app("pages/simulator.py"), agent, project).run()
+    assert not at.exception
+    assert "Are you there?" in " ".join(h.proto.body for h in at.get("html"))
+    at.text_input[0].input("Yes, I am")
+    at.button[0].click().run()
+    assert not at.error
+    [*_, last] = chat.get_history(session, project.id, marie.id)
+    assert (last.sender, last.body, last.direction) == ("marie", "Yes, I am", "in")
+
+
+@pytest.mark.parametrize("page", ["pages/contacts.py", "pages/chat.py", "pages/simulator.py"])
+def test_pages_hand_over_to_login_when_logged_out(db_url, page):
+    at = app(page).run()
+    assert at.session_state["after_login"]["page"] in page
