@@ -14,9 +14,8 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[test]"
 	touch $(STAMP)
 
-## run: install, migrate, load the demo project if the database is empty, start everything
+## run: install, migrate, load the demo project if the database has none, start everything
 run: $(STAMP)
-	$(PY) -m smschat init
 	$(PY) -m smschat demo --if-empty
 	$(PY) -m smschat up
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from smschat import auth
+from smschat import audit, auth
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
 
@@ -62,12 +62,18 @@ def login_form() -> None:
     if submitted:
         try:
             with session_scope() as session:
-                user = auth.authenticate(session, username, password)
-                token = auth.start_web_session(session, user.id, None)
-                _remember(session, user, token, None)
-            st.session_state["cookie_js"] = (
-                f"document.cookie='{COOKIE}={token}; path=/; max-age={int(auth.SESSION_IDLE.total_seconds())}; SameSite=Strict';"
-            )
+                try:
+                    user = auth.authenticate(session, username, password, address=st.context.ip_address)
+                except SmsChatError as exc:
+                    failure = exc  # caught inside the transaction, so the audit row is kept
+                else:
+                    failure = None
+                    token = auth.start_web_session(session, user.id, None)
+                    _remember(session, user, token, None)
+            if failure is not None:
+                raise failure
+            # A browser-session cookie; the server ends the session after the idle timeout.
+            st.session_state["cookie_js"] = f"document.cookie='{COOKIE}={token}; path=/; SameSite=Strict';"
             st.rerun()
         except SmsChatError as exc:
             st.error(str(exc))
@@ -80,6 +86,8 @@ def select_project(index: int) -> None:
 def logout() -> None:
     with session_scope() as session:
         auth.end_web_session(session, st.session_state.get("token"))
+        viewer = st.session_state.get("viewer") or {}
+        audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
     for key in ("viewer", "identity", "projects", "token"):
         st.session_state.pop(key, None)
     st.session_state["cookie_js"] = f"document.cookie='{COOKIE}=; path=/; max-age=0; SameSite=Strict';"

@@ -12,6 +12,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from . import audit
+from .config import get_settings
 from .errors import AuthError, PermissionDenied, UserNotFound, ValidationError
 from .models import Membership, Project, Role, WebSession, WebUser, utcnow
 
@@ -51,6 +53,7 @@ def create_user(
     first_name: str = "",
     project: Project | None = None,
     role: str | Role | None = None,
+    actor_id: int | None = None,
 ) -> WebUser:
     if not USERNAME_RE.match(username or ""):
         raise ValidationError("A username is 1-150 letters, digits or _.@+-")
@@ -60,12 +63,20 @@ def create_user(
     user = WebUser(username=username, first_name=(first_name or "").strip(), password_hash=hash_password(password))
     session.add(user)
     session.flush()
+    _audit_user(session, "created", user, actor_id, project)
     if project is not None:
-        set_role(session, user, project, role or Role.AGENT)
+        set_role(session, user, project, role or Role.AGENT, actor_id=actor_id)
     return user
 
 
-def set_role(session: Session, user: WebUser, project: Project, role: str | Role) -> Membership:
+def _audit_user(session: Session, change: str, user: WebUser, actor_id: int | None, project: Project | None = None, **detail) -> None:
+    audit.record(
+        session, audit.USER_CHANGED, user_id=actor_id, project_id=project.id if project else None,
+        detail={"user": user.username, "change": change, **detail},
+    )
+
+
+def set_role(session: Session, user: WebUser, project: Project, role: str | Role, *, actor_id: int | None = None) -> Membership:
     role = parse_role(str(role))
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
@@ -76,6 +87,7 @@ def set_role(session: Session, user: WebUser, project: Project, role: str | Role
     else:
         membership.role = role.value
     session.flush()
+    _audit_user(session, "role", user, actor_id, project, role=role.value)
     return membership
 
 
@@ -86,18 +98,23 @@ def get_user(session: Session, username: str) -> WebUser:
     return user
 
 
-def set_password(session: Session, username: str, password: str) -> WebUser:
+def set_password(session: Session, username: str, password: str, *, actor_id: int | None = None) -> WebUser:
     _check_password(password)
     user = get_user(session, username)
     user.password_hash = hash_password(password)
     session.flush()
+    _audit_user(session, "password", user, actor_id)
     return user
 
 
-def set_active(session: Session, username: str, active: bool) -> WebUser:
+def set_active(session: Session, username: str, active: bool, *, actor_id: int | None = None) -> WebUser:
     user = get_user(session, username)
     user.is_active = active
+    if not active:
+        # A disabled user is logged out everywhere at once.
+        session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
+    _audit_user(session, "enabled" if active else "disabled", user, actor_id)
     return user
 
 
@@ -117,18 +134,33 @@ def list_users(session: Session) -> list[tuple[WebUser, list[tuple[str, str]]]]:
     return rows
 
 
-def authenticate(session: Session, username: str, password: str) -> WebUser:
-    """The user if the password is right; one message for every failure."""
-    failure = AuthError("Wrong username or password.")
-    user = session.scalar(select(WebUser).where(WebUser.username == (username or "").strip()))
+def authenticate(session: Session, username: str, password: str, *, address: str | None = None) -> WebUser:
+    """The user if the password is right; one message for every failure, whether the user
+    exists or not. Failures are audited (the caller commits even when this raises) and,
+    past a limit per username or per address, logins pause for a while."""
+    settings = get_settings()
+    username = (username or "").strip()
+    since = audit.window_start(settings.login_throttle_minutes)
+    if (
+        audit.count_since(session, audit.LOGIN_FAILED, since, username=username) >= settings.login_max_failures
+        or (address and audit.count_since(session, audit.LOGIN_FAILED, since, address=address)
+            >= settings.login_max_failures_per_address)
+    ):
+        audit.record(session, audit.LOGIN_THROTTLED, username=username, address=address)
+        raise AuthError(f"Too many failed logins. Try again in {settings.login_throttle_minutes} minutes.")
+    user = session.scalar(select(WebUser).where(WebUser.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        ok = user is not None and user.is_active
     except (VerificationError, InvalidHashError):
-        raise failure from None
-    if user is None or not user.is_active:
-        raise failure
+        ok = False
+    if not ok:
+        audit.record(session, audit.LOGIN_FAILED, username=username, address=address,
+                     user_id=user.id if user else None)
+        raise AuthError("Wrong username or password.")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    audit.record(session, audit.LOGIN, user_id=user.id, username=user.username, address=address)
     return user
 
 
@@ -153,7 +185,8 @@ def role_in(session: Session, user_id: int, project_id: int) -> Role:
 
 # --- browser sessions ---------------------------------------------------------------------
 
-SESSION_IDLE = timedelta(hours=12)
+def session_idle() -> timedelta:
+    return timedelta(minutes=get_settings().session_idle_minutes)
 
 
 def _token_hash(token: str) -> str:
@@ -165,7 +198,7 @@ def start_web_session(session: Session, user_id: int, project_id: int | None) ->
     token = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(WebSession(token_hash=_token_hash(token), user_id=user_id, project_id=project_id,
-                           created_at=now, last_seen_at=now, expires_at=now + SESSION_IDLE))
+                           created_at=now, last_seen_at=now, expires_at=now + session_idle()))
     session.flush()
     return token
 
@@ -182,7 +215,7 @@ def resume_web_session(session: Session, token: str | None) -> WebSession | None
     if user is None or not user.is_active:
         return None
     ws.last_seen_at = now
-    ws.expires_at = now + SESSION_IDLE
+    ws.expires_at = now + session_idle()
     session.flush()
     return ws
 

@@ -49,10 +49,35 @@ def _migrate() -> None:
 
 
 @app.command()
-def init() -> None:
-    """Create or upgrade the database schema (alembic upgrade head)."""
+def init(
+    project: Annotated[str, typer.Option(help="Slug of the first project (only on an empty database).")] = "main",
+    project_name: Annotated[str, typer.Option(help="Name of the first project.")] = "Main project",
+    time_zone: Annotated[str, typer.Option(help="Time zone of the first project.")] = "UTC",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the first admin's password from stdin.")] = False,
+) -> None:
+    """Create or upgrade the schema; on an empty database, create the first project and admin."""
+    from sqlalchemy import func, select
+
+    from . import auth, projects
+    from .db import session_scope
+    from .models import WebUser
+
     _migrate()
     typer.echo(f"Database ready: {_safe_url()}")
+    with session_scope() as session:
+        if session.scalar(select(func.count()).select_from(WebUser)):
+            return
+        if password_stdin:
+            password, shown = _read_password(True), False
+        elif sys.stdin.isatty():
+            password, shown = _read_password(False), False
+        else:
+            password, shown = auth.generate_password(), True
+        first = projects.create_project(session, project, project_name, time_zone=time_zone)
+        auth.create_user(session, "admin", password, project=first, role="admin")
+    typer.echo(f"Created project {project!r} and its first web user 'admin'.")
+    if shown:
+        typer.echo(f"  admin password (shown only now): {password}")
 
 
 def _safe_url() -> str:

@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=50, ge=1, le=1000)
     send_lease_seconds: int = Field(default=120, ge=5)
+    # Logins: idle time before a browser session ends; failed logins before a pause.
+    session_idle_minutes: int = Field(default=720, ge=5)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_address: int = Field(default=20, ge=1)
+    login_throttle_minutes: int = Field(default=15, ge=1)
     # How often the open chat asks for new messages.
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from . import auth, contacts, projects
 from .errors import ValidationError
-from .models import Direction, Message, Project, Role, Status, Workflow
+from .models import Direction, Message, Project, Role, Status, WebUser, Workflow
 from .segments import count_segments
 from .verification import thanks_text, welcome_text
 
@@ -39,6 +39,12 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
     created: dict[str, str] = {}
     users = {}
     for username, first_name, role in DEMO_USERS:
+        existing = session.scalar(select(WebUser).where(WebUser.username == username))
+        if existing is not None:
+            # e.g. the admin `smschat init` created: keep its password, give it a role here.
+            auth.set_role(session, existing, project, role)
+            users[username] = existing
+            continue
         password = (passwords or {}).get(username) or auth.generate_password()
         users[username] = auth.create_user(
             session, username, password, first_name=first_name, project=project, role=role

@@ -51,7 +51,7 @@ def test_browser_session_resumes_until_it_ends_or_expires(session, project, agen
     assert auth.resume_web_session(session, token).user_id == agent.id
     assert auth.resume_web_session(session, "forged") is None
     ws = session.query(WebSession).one()
-    ws.expires_at = ws.expires_at - auth.SESSION_IDLE - timedelta(seconds=1)
+    ws.expires_at = ws.expires_at - auth.session_idle() - timedelta(seconds=1)
     session.commit()
     assert auth.resume_web_session(session, token) is None
     token2 = auth.start_web_session(session, agent.id, project.id)
@@ -63,3 +63,55 @@ def test_disabled_user_loses_their_browser_session(session, project, agent):
     token = auth.start_web_session(session, agent.id, project.id)
     auth.set_active(session, "amy", False)
     assert auth.resume_web_session(session, token) is None
+
+
+def test_failed_logins_pause_the_username_then_refuse_even_the_right_password(session, project, agent, monkeypatch):
+    from smschat import audit
+    from smschat.config import reload_settings
+
+    monkeypatch.setenv("SMSCHAT_LOGIN_MAX_FAILURES", "3")
+    reload_settings()
+    for _ in range(3):
+        with pytest.raises(AuthError, match="Wrong username or password"):
+            auth.authenticate(session, "amy", "nope", address="10.0.0.1")
+    with pytest.raises(AuthError, match="Too many failed logins"):
+        auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.2")
+    # Same answer for a username that does not exist: no hint either way.
+    for _ in range(3):
+        with pytest.raises(AuthError, match="Wrong username or password"):
+            auth.authenticate(session, "ghost", "nope")
+    with pytest.raises(AuthError, match="Too many failed logins"):
+        auth.authenticate(session, "ghost", "nope")
+    assert audit.count_since(session, audit.LOGIN_FAILED, audit.window_start(15), username="amy") == 3
+    reload_settings()
+
+
+def test_failed_logins_from_one_address_pause_that_address(session, project, agent, monkeypatch):
+    from smschat.config import reload_settings
+
+    monkeypatch.setenv("SMSCHAT_LOGIN_MAX_FAILURES_PER_ADDRESS", "2")
+    reload_settings()
+    for name in ("x1", "x2"):
+        with pytest.raises(AuthError):
+            auth.authenticate(session, name, "nope", address="10.9.9.9")
+    with pytest.raises(AuthError, match="Too many failed logins"):
+        auth.authenticate(session, "amy", "correct horse battery", address="10.9.9.9")
+    assert auth.authenticate(session, "amy", "correct horse battery", address="10.1.1.1").id == agent.id
+    reload_settings()
+
+
+def test_logins_and_user_changes_are_audited_for_admins_of_that_project(session, project, agent):
+    from smschat import audit, projects
+
+    other = projects.create_project(session, "other", "Other")
+    stranger = auth.create_user(session, "zed", "long enough pw", project=other)
+    auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.1")
+    auth.authenticate(session, "zed", "long enough pw")
+    auth.set_active(session, "amy", False, actor_id=stranger.id)
+    session.commit()
+    events = audit.list_events(session, project.id)
+    logins = [(e.action, e.username) for e in events if e.action == audit.LOGIN]
+    assert logins == [("login", "amy")]  # zed's login belongs to another project
+    changes = [e.detail for e in events if e.action == audit.USER_CHANGED]
+    assert {"user": "amy", "change": "created"} in changes
+    assert {"user": "amy", "change": "role", "role": "agent"} in changes

@@ -22,10 +22,11 @@ def test_init_demo_and_users(db_url, session):
     assert runner.invoke(app, ["init"]).exit_code == 0
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
-    for name in ("amy", "sam", "ana", "admin"):
+    for name in ("amy", "sam", "ana"):  # admin was created by init and keeps its password
         assert f"  {name}" in result.output
     amy_password = next(line.split()[1] for line in result.output.splitlines() if line.strip().startswith("amy "))
     assert auth.authenticate(session, "amy", amy_password).first_name == "Amy"
+    session.commit()  # the login's audit row; frees SQLite's write lock for the CLI below
     marie = session.scalar(select(Contact).where(Contact.name == "marie"))
     bodies = [m.body for m in session.scalars(select(Message).where(Message.contact_id == marie.id).order_by(Message.id))]
     assert bodies[0].startswith("Welcome to Demo Project! Is this phone used by marie?")
@@ -41,9 +42,11 @@ def test_users_add_passwd_disable_list(db_url, session, project):
                             "--first-name", "Kim", "--password-stdin"], input="a long password\n")
     assert r.exit_code == 0, r.output
     assert auth.authenticate(session, "kim", "a long password").first_name == "Kim"
+    session.commit()
     assert runner.invoke(app, ["users", "passwd", "kim", "--password-stdin"], input="another long one\n").exit_code == 0
     session.rollback()
     assert auth.authenticate(session, "kim", "another long one")
+    session.commit()
     assert "kim: supervisor in test" in runner.invoke(app, ["users", "list"]).output
     assert runner.invoke(app, ["users", "disable", "kim"]).exit_code == 0
     assert "kim (disabled)" in runner.invoke(app, ["users", "list"]).output
@@ -101,3 +104,20 @@ def test_up_runs_dashboard_webhooks_and_worker_and_stops_them_together(tmp_path)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def test_first_init_creates_a_project_and_prints_the_admin_password(db_url, session):
+    r = subprocess.run([sys.executable, "-m", "smschat", "init"], capture_output=True, text=True,
+                       env={**os.environ, "SMSCHAT_DATABASE_URL": db_url}, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    password = r.stdout.split("admin password (shown only now): ")[1].strip()
+    user = auth.authenticate(session, "admin", password)
+    assert [(p.slug, role) for p, role in auth.memberships(session, user.id)] == [("main", "admin")]
+    session.commit()
+    again = runner.invoke(app, ["init"])
+    assert again.exit_code == 0 and "password" not in again.output
+    # The demo then reuses that admin (its password stays) and gives it a role in the demo.
+    demo = runner.invoke(app, ["demo"])
+    assert demo.exit_code == 0 and "  admin" not in demo.output
+    session.rollback()
+    assert sorted(p.slug for p, _ in auth.memberships(session, user.id)) == ["demo", "main"]

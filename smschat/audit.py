@@ -1,0 +1,76 @@
+"""The audit trail: one row per event worth answering "who did that, and when?"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from .models import AuditEvent, Membership, utcnow
+
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+LOGIN_THROTTLED = "login_throttled"
+LOGOUT = "logout"
+SETTINGS_CHANGED = "settings_changed"
+EXPORT = "export"
+USER_CHANGED = "user_changed"
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    user_id: int | None = None,
+    username: str | None = None,
+    project_id: int | None = None,
+    address: str | None = None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        action=action, user_id=user_id, username=username, project_id=project_id,
+        address=(address or None) and address[:64], detail=detail or {}, at=at or utcnow(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def count_since(session: Session, action: str, since: datetime, *, username: str | None = None, address: str | None = None) -> int:
+    query = select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action, AuditEvent.at >= since)
+    if username is not None:
+        query = query.where(AuditEvent.username == username)
+    if address is not None:
+        query = query.where(AuditEvent.address == address)
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    at: datetime
+    action: str
+    username: str | None
+    address: str | None
+    detail: dict[str, Any]
+
+
+def list_events(session: Session, project_id: int | None, *, limit: int = 200, offset: int = 0) -> list[AuditRow]:
+    """Events of one project, plus the project-less ones (logins) of its members."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    if project_id is not None:
+        members = select(Membership.user_id).where(Membership.project_id == project_id)
+        query = query.where(
+            or_(
+                AuditEvent.project_id == project_id,
+                AuditEvent.project_id.is_(None) & AuditEvent.user_id.in_(members),
+            )
+        )
+    return [AuditRow(e.at, e.action, e.username, e.address, e.detail or {}) for e in session.scalars(query)]
+
+
+def window_start(minutes: int, now: datetime | None = None) -> datetime:
+    return (now or utcnow()) - timedelta(minutes=minutes)
