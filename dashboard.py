@@ -15,11 +15,12 @@ PAGES = {
     "contacts": st.Page("pages/contacts.py", title="Contacts", icon=":material/group:", default=True),
     "chat": st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
+    "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
 }
 ROLE_PAGES = {
     "agent": ["contacts", "chat", "simulator"],
     "supervisor": ["contacts", "chat", "simulator"],
-    "admin": ["contacts", "chat", "simulator"],
+    "admin": ["contacts", "chat", "simulator", "users"],
     "analyst": ["contacts"],
 }
 

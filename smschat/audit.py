@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, Membership, utcnow
+from .models import AuditEvent, Membership, WebUser, utcnow
 
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
@@ -60,7 +60,13 @@ class AuditRow:
 
 def list_events(session: Session, project_id: int | None, *, limit: int = 200, offset: int = 0) -> list[AuditRow]:
     """Events of one project, plus the project-less ones (logins) of its members."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(max(1, min(limit, 1000))).offset(max(0, offset))
+    query = (
+        select(AuditEvent, WebUser.username)
+        .outerjoin(WebUser, WebUser.id == AuditEvent.user_id)
+        .order_by(AuditEvent.id.desc())
+        .limit(max(1, min(limit, 1000)))
+        .offset(max(0, offset))
+    )
     if project_id is not None:
         members = select(Membership.user_id).where(Membership.project_id == project_id)
         query = query.where(
@@ -69,7 +75,11 @@ def list_events(session: Session, project_id: int | None, *, limit: int = 200, o
                 AuditEvent.project_id.is_(None) & AuditEvent.user_id.in_(members),
             )
         )
-    return [AuditRow(e.at, e.action, e.username, e.address, e.detail or {}) for e in session.scalars(query)]
+    # Events written by the CLI have no acting web user.
+    return [
+        AuditRow(e.at, e.action, e.username or actor or "(command line)", e.address, e.detail or {})
+        for e, actor in session.execute(query)
+    ]
 
 
 def window_start(minutes: int, now: datetime | None = None) -> datetime:

@@ -111,3 +111,20 @@ def test_simulator_reply_goes_through_the_inbound_path(db_url, session, project,
 def test_pages_hand_over_to_login_when_logged_out(db_url, page):
     at = app(page).run()
     assert at.session_state["after_login"]["page"] in page
+
+
+def test_users_page_lists_users_and_the_audit_trail_for_admins(db_url, session, project, agent):
+    from smschat import auth
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    at = _as(app("pages/users.py"), admin, project, role="admin").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Username"]) == ["amy", "root"]
+    assert "user_changed" in list(at.dataframe[1].value["What"])
+
+
+def test_users_page_refuses_an_agent(db_url, project, agent):
+    at = _as(app("pages/users.py"), agent, project).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (agent) cannot manage web users."]

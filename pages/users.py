@@ -1,0 +1,87 @@
+"""Web users (admins): who may use this project, in which role; and the audit trail."""
+
+import pandas as pd
+import streamlit as st
+
+from pages._shared import banner_errors, viewer
+from smschat import users
+from smschat.db import session_scope
+from smschat.models import Role
+from smschat.timefmt import format_timestamp
+
+me = viewer("users")
+st.title("Web users")
+ROLES = [r.value for r in Role]
+
+rows = None
+with banner_errors(), session_scope(readonly=True) as session:
+    rows = users.project_users(session, me.user_id, me.project_id)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "Username": [r.username for r in rows],
+                "First name": [r.first_name for r in rows],
+                "Role": [r.role for r in rows],
+                "Active": [r.active for r in rows],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+if rows is None:
+    st.stop()
+
+left, right = st.columns(2)
+with left.form("add_user", clear_on_submit=True):
+    st.subheader("Add a web user")
+    username = st.text_input("Username")
+    first_name = st.text_input("First name")
+    role = st.selectbox("Role", ROLES)
+    password = st.text_input("Password", type="password", help="At least 8 characters.")
+    if st.form_submit_button("Add"):
+        with banner_errors(), session_scope() as session:
+            users.add_user(session, me.user_id, me.project_id, username, password, first_name=first_name, role=role)
+            st.success("Added.")
+
+with right.container(border=True):
+    st.subheader("Change a web user")
+    names = [r.username for r in rows]
+    if names:
+        target = st.selectbox("Web user", names, key="users_target")
+        new_role = st.selectbox("New role", ROLES, key="users_role")
+        c1, c2, c3 = st.columns(3)
+        if c1.button("Set role"):
+            with banner_errors(), session_scope() as session:
+                users.change_role(session, me.user_id, me.project_id, target, new_role)
+                st.rerun()
+        if c2.button("Disable"):
+            with banner_errors(), session_scope() as session:
+                users.set_active(session, me.user_id, me.project_id, target, False)
+                st.rerun()
+        if c3.button("Enable"):
+            with banner_errors(), session_scope() as session:
+                users.set_active(session, me.user_id, me.project_id, target, True)
+                st.rerun()
+        new_password = st.text_input("New password", type="password", key="users_password")
+        if st.button("Reset password"):
+            with banner_errors(), session_scope() as session:
+                users.reset_password(session, me.user_id, me.project_id, target, new_password)
+                st.success("Password changed.")
+
+st.subheader("Audit trail")
+with banner_errors(), session_scope(readonly=True) as session:
+    events = users.audit_trail(session, me.user_id, me.project_id)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "When": [format_timestamp(e.at, me.time_zone) for e in events],
+                "What": [e.action for e in events],
+                "Who": [e.username or "" for e in events],
+                "Address": [e.address or "" for e in events],
+                "Details": [", ".join(f"{k}: {v}" for k, v in e.detail.items()) for e in events],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )

@@ -1,0 +1,45 @@
+import pytest
+
+from smschat import auth, projects, users
+from smschat.errors import PermissionDenied, UserNotFound, ValidationError
+
+
+@pytest.fixture
+def admin(session, project):
+    user = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    return user
+
+
+def test_admin_adds_changes_and_disables_users_of_their_project(session, project, admin, agent):
+    users.add_user(session, admin.id, project.id, "kim", "long enough pw", first_name="Kim", role="analyst")
+    users.change_role(session, admin.id, project.id, "amy", "supervisor")
+    users.set_active(session, admin.id, project.id, "kim", False)
+    session.commit()
+    rows = {r.username: (r.role, r.active) for r in users.project_users(session, admin.id, project.id)}
+    assert rows == {"amy": ("supervisor", True), "kim": ("analyst", False), "root": ("admin", True)}
+    trail = users.audit_trail(session, admin.id, project.id)
+    assert any(e.action == "user_changed" and e.username == "root" and e.detail.get("change") == "disabled" for e in trail)
+
+
+def test_an_agent_cannot_manage_users(session, project, agent):
+    with pytest.raises(PermissionDenied):
+        users.add_user(session, agent.id, project.id, "kim", "long enough pw")
+    with pytest.raises(PermissionDenied):
+        users.project_users(session, agent.id, project.id)
+
+
+def test_an_admin_cannot_touch_users_of_another_project(session, project, admin):
+    other = projects.create_project(session, "other", "Other")
+    auth.create_user(session, "zed", "long enough pw", project=other)
+    with pytest.raises(UserNotFound, match="No such web user in this project"):
+        users.set_active(session, admin.id, project.id, "zed", False)
+    with pytest.raises(PermissionDenied):
+        users.project_users(session, admin.id, other.id)
+
+
+def test_bad_new_user_input_changes_nothing(session, project, admin):
+    with pytest.raises(ValidationError):
+        users.add_user(session, admin.id, project.id, "kim", "short")
+    session.rollback()
+    assert [r.username for r in users.project_users(session, admin.id, project.id)] == ["root"]
