@@ -24,6 +24,8 @@ class Settings(BaseSettings):
     public_url: str | None = None
     twilio_api_url: str | None = None
 
+    # How long a SQLite writer waits for the lock before giving up (then: HTTP 503, retry).
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=100)
     # Worker tuning: how often an idle worker looks for work, and how long a claim lasts.
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=50, ge=1, le=1000)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .config import get_settings
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -32,14 +31,14 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def _setup_sqlite(engine: Engine) -> None:
+def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every sqlite test
         # Let SQLAlchemy's "begin" event decide how a transaction starts (see below).
         dbapi_conn.isolation_level = None
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -59,8 +58,9 @@ def make_engine(url: str) -> Engine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _setup_sqlite(engine)
+        busy_ms = get_settings().sqlite_busy_timeout_ms
+        engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
+        _setup_sqlite(engine, busy_ms)
     else:
         engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     return engine
