@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from smschat import audit, auth
+from smschat import access, audit, auth
+from smschat.access import Action
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
 
@@ -17,11 +18,13 @@ PAGES = {
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
 }
-ROLE_PAGES = {
-    "agent": ["contacts", "chat", "simulator"],
-    "supervisor": ["contacts", "chat", "simulator"],
-    "admin": ["contacts", "chat", "simulator", "users"],
-    "analyst": ["contacts"],
+# The action each page needs (smschat.access): the navigation shows a role only its pages;
+# the services check again on every call.
+PAGE_ACTIONS = {
+    "contacts": Action.VIEW_CONTACTS,
+    "chat": Action.CHAT,
+    "simulator": Action.SIMULATE,
+    "users": Action.MANAGE_USERS,
 }
 
 
@@ -130,7 +133,7 @@ if viewer is None:
     page = st.navigation(list(PAGES.values()), position="hidden")
     login_form()
 else:
-    allowed = ROLE_PAGES.get(viewer["role"], [])
+    allowed = [name for name, action in PAGE_ACTIONS.items() if access.allowed(viewer["role"], action)]
     page = st.navigation([PAGES[name] for name in allowed])
     wanted = st.session_state.pop("after_login", None)
     if wanted and wanted["page"] in allowed:
