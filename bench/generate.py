@@ -11,7 +11,6 @@ a minute or two rather than an hour.
 from __future__ import annotations
 
 import argparse
-import io
 import random
 import sys
 import time

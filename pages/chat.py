@@ -1,15 +1,25 @@
 """Chat: one contact's conversation, polled by id cursor, and a compose box."""
 
+import json
+from dataclasses import replace
 from html import escape
 
 import streamlit as st
 
 from pages._shared import banner_errors, plain_heading, viewer
-from smschat import chat, contacts
+from smschat import chat, contacts, outbox, presence, reads
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
+from smschat.projects import get_chat_settings
+from smschat.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
+from smschat.templates import get_template
 from smschat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
+
+PAGE = 50
+REFRESH = get_settings().chat_refresh_seconds
+FINAL = {"delivered", "failed", "undelivered", "received"}
+RETRYABLE = set(outbox.RETRYABLE_STATES)
 
 me = viewer("chat")
 contact_id = st.query_params.get("contact")
@@ -34,8 +44,12 @@ if not contact_id:
 try:
     with session_scope(readonly=True) as session:
         contact = contacts.get_contact(session, me.project_id, contact_id)
-        title = chat.chat_title(session, me.project_id, contact)
         contact_id = contact.id
+        title = chat.chat_title(session, me.project_id, contact)
+        settings = get_chat_settings(session, me.project_id)
+        threshold, template = settings.message_counter_threshold, get_template(settings.chat_template)
+        opened_at = chat.latest_id(session, me.project_id, contact_id)
+        unread_after = reads.last_read_id(session, me.project_id, me.user_id, contact_id)
 except SmsChatError as exc:
     st.error(str(exc))
     st.stop()
@@ -43,74 +57,194 @@ except SmsChatError as exc:
 st.set_page_config(page_title=title)
 plain_heading(title)
 
+# One window per contact per browser tab: its state lives in this Streamlit session, so
+# closing the tab (or opening a new one) starts the window afresh.
+WIN = f"window_{contact_id}"
+if WIN not in st.session_state:
+    st.session_state[WIN] = {"counter_from": opened_at, "opened_at": opened_at, "unread_after": unread_after,
+                             "range": None, "lines": [], "has_older": False}
+win = st.session_state[WIN]
+
 range_name = st.segmented_control(
     "Message History", list(HISTORY_RANGES), default=DEFAULT_RANGE, key=f"range_{contact_id}"
 ) or DEFAULT_RANGE
 
-STATE = f"history_{contact_id}"
-FINAL = {"delivered", "failed", "undelivered", "received"}
 
-
-def _load(session) -> None:
-    state = st.session_state.get(STATE)
-    if state is None or state["range"] != range_name:
-        lines = chat.get_history(session, me.project_id, contact_id, range_name=range_name)
-        st.session_state[STATE] = {"range": range_name, "lines": lines}
-        return
-    lines = state["lines"]
-    cursor = lines[-1].id if lines else 0
-    lines.extend(chat.get_history(session, me.project_id, contact_id, range_name="All Time", after_id=cursor, limit=500))
-    pending = [line.id for line in lines if line.status not in FINAL]
-    if pending:
+def _refresh(session) -> None:
+    """First page of the range, or only what is new since the last id shown."""
+    if win["range"] != range_name:
+        lines = chat.get_history(session, me.project_id, contact_id, range_name=range_name, limit=PAGE)
+        win.update(range=range_name, lines=lines, has_older=len(lines) == PAGE)
+    else:
+        lines = win["lines"]
+        cursor = lines[-1].id if lines else 0
+        new = chat.get_history(session, me.project_id, contact_id, range_name=range_name, after_id=cursor, limit=500)
+        lines.extend(new)
+        pending = [line.id for line in lines if line.status not in FINAL]
         current = chat.statuses(session, me.project_id, pending)
         for i, line in enumerate(lines):
-            if line.id in current:
-                status, error = current[line.id]
-                if (status, error) != (line.status, line.error):
-                    lines[i] = line.__class__(**{**line.__dict__, "status": status, "error": error})
+            if line.id in current and current[line.id] != (line.status, line.error):
+                lines[i] = replace(line, status=current[line.id][0], error=current[line.id][1])
+    if win["lines"]:
+        reads.mark_read(session, me.project_id, me.user_id, contact_id, win["lines"][-1].id)
+    presence.touch(session, me.project_id, me.user_id, contact_id)
 
 
-def _render(lines) -> None:
-    if not lines:
-        st.caption("No messages in this range.")
-        return
-    rows = []
-    for line in lines:
-        status = ""
-        if line.direction == "out":
-            status = f"<span class='st-{escape(line.status)}'>{escape(line.status)}</span>"
-            if line.error:
-                status += f" <span class='err'>{escape(line.error)}</span>"
-        rows.append(
-            f"<div class='msg {escape(line.direction)}' data-id='{line.id}'>"
-            f"<span class='who'>{escape(line.sender)}:</span> <span class='body'>{escape(line.body)}</span> "
-            f"<span class='ts'>{escape(line.timestamp)}</span> {status}</div>"
-        )
-    st.html(
-        "<style>.smschat-history .msg{padding:4px 0;white-space:pre-wrap;word-break:break-word}"
-        ".smschat-history .who{font-weight:600}.smschat-history .ts{color:#888;font-size:.8em;margin-left:.5em}"
-        ".smschat-history .st-failed,.smschat-history .st-undelivered,.smschat-history .err{color:#c00;font-size:.8em}"
-        ".smschat-history [class^=st-]{font-size:.75em;color:#777;margin-left:.4em}</style>"
-        f"<div class='smschat-history'>{''.join(rows)}</div>"
+def _load_older(session) -> None:
+    lines = win["lines"]
+    older = chat.get_history(session, me.project_id, contact_id, range_name=range_name,
+                             before_id=lines[0].id if lines else None, limit=PAGE)
+    win.update(lines=older + lines, has_older=len(older) == PAGE)
+
+
+def _line_html(line) -> str:
+    unread = line.direction == "in" and win["unread_after"] < line.id <= win["opened_at"]
+    status = ""
+    if line.direction == "out":
+        bad = " bad" if line.status in RETRYABLE else ""
+        status = f"<span class='status st-{escape(line.status)}{bad}'>{escape(line.status)}</span>"
+        if line.error:
+            status += f" <span class='err'>{escape(line.error)}</span>"
+    dot = "<span class='dot' title='unread'></span>" if unread else ""
+    return (
+        f"<div class='msg {escape(line.direction)}{' unread' if unread else ''}' data-id='{line.id}'>"
+        f"{dot}<span class='who'>{escape(line.sender)}:</span> <span class='body'>{escape(line.body)}</span> "
+        f"<span class='ts'>{escape(line.timestamp)}</span> {status}</div>"
     )
 
 
-@st.fragment(run_every=get_settings().chat_refresh_seconds)
-def history() -> None:
-    with banner_errors(), session_scope(readonly=True) as session:
-        _load(session)
-    _render(st.session_state[STATE]["lines"])
+@st.fragment(run_every=REFRESH)
+def window() -> None:
+    with banner_errors(), session_scope() as session:
+        _refresh(session)
+        if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
+            _load_older(session)
+        counter = chat.count_since(session, me.project_id, contact_id, win["counter_from"]) if threshold else None
+        others = presence.others_viewing(session, me.project_id, me.user_id, contact_id, within_seconds=REFRESH * 3 + 2)
+    if threshold:
+        left, right = st.columns([6, 1])
+        red = " red" if counter >= threshold else ""
+        left.html(f"<div class='smschat-msgcount{red}' title='Messages since this window opened'>"
+                  f"<style>.smschat-msgcount{{font-size:1.4em;font-weight:600}}.smschat-msgcount.red{{color:#d00}}"
+                  f".smschat-msgcount small{{font-size:.55em;font-weight:400;color:#888;margin-left:.4em}}</style>"
+                  f"<span class='n'>{counter}</span><small>messages since this window opened "
+                  f"(limit {threshold})</small></div>")
+        if right.button("Reset", key=f"reset_{contact_id}"):
+            with session_scope(readonly=True) as session:
+                win["counter_from"] = chat.latest_id(session, me.project_id, contact_id)
+            st.rerun(scope="fragment")
+    if others:
+        st.html(f"<div class='smschat-viewing'>viewing now: {escape(', '.join(others))}</div>")
+    lines = win["lines"]
+    last_in = max((line.id for line in lines if line.direction == "in"), default=0)
+    body = "".join(_line_html(line) for line in lines) or "<div class='empty'>No messages in this range.</div>"
+    st.html(
+        f"<style>{template.css}</style>"
+        f"<div class='smschat-history' data-contact='{contact_id}' data-last-in='{last_in}'>{body}</div>"
+    )
+    for line in lines:
+        if line.direction == "out" and line.status in RETRYABLE:
+            text_col, button_col = st.columns([6, 1])
+            text_col.text(f"Not delivered ({line.timestamp}): {line.error or line.status}")
+            if button_col.button("Retry", key=f"retry_{line.id}"):
+                with banner_errors(), session_scope() as session:
+                    outbox.retry(session, me.project_id, line.id)
+                    win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
+                st.rerun(scope="fragment")
 
 
-history()
+window()
+
+# The tab title blinks "(New Message) - <title>" while this window is in the background
+# and a new incoming message arrives; it stops when the window gets focus. Static script:
+# it reads only ids from data attributes, never message text.
+st.html(
+    """<script>
+(function () {
+  if (window.__smschatBlink) return;
+  window.__smschatBlink = true;
+  const PREFIX = "(New Message) - ";
+  let focused = document.hasFocus() && !document.hidden;
+  let timer = null, base = null;
+  const seen = {};
+  function stop() {
+    if (timer) { clearInterval(timer); timer = null; }
+    if (base !== null) { document.title = base; base = null; }
+  }
+  function start() {
+    if (timer) return;
+    base = document.title.startsWith(PREFIX) ? document.title.slice(PREFIX.length) : document.title;
+    let on = true;
+    document.title = PREFIX + base;
+    timer = setInterval(function () { on = !on; document.title = on ? PREFIX + base : base; }, 1000);
+  }
+  window.addEventListener("focus", function () { focused = true; stop(); });
+  window.addEventListener("blur", function () { focused = false; });
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden) { focused = false; } else { focused = true; stop(); }
+  });
+  setInterval(function () {
+    const el = document.querySelector(".smschat-history");
+    if (!el) return;
+    const key = el.dataset.contact, value = parseInt(el.dataset.lastIn || "0", 10);
+    if (!(key in seen)) { seen[key] = value; return; }
+    if (value > seen[key]) { seen[key] = value; if (!focused) start(); }
+  }, 300);
+})();
+</script>""",
+    unsafe_allow_javascript=True,
+)
 
 BODY = f"body_{contact_id}"
 if st.session_state.pop(f"sent_{contact_id}", False):
     st.session_state[BODY] = ""  # cleared only after a successful send: an error keeps the text
 st.text_area("Message", key=BODY, placeholder="Type a message", height=90)
-if st.button("Send", type="primary", key=f"send_{contact_id}"):
+st.html("<div class='smschat-counter'>0 / 160</div>"
+        "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
+# Live character counter, same rules as smschat.segments (GSM-7 with its extension table,
+# else UCS-2). The tables are data from our code, JSON-encoded; no user text goes in here.
+_tables = json.dumps({"basic": "".join(sorted(GSM7_BASIC)), "ext": "".join(sorted(GSM7_EXTENDED)),
+                      "max": MAX_BODY_CHARS}).replace("<", "\\u003c")
+st.html(
+    """<script>
+(function () {
+  if (window.__smschatCounter) return;
+  window.__smschatCounter = true;
+  const T = %s;
+  const BASIC = new Set(Array.from(T.basic)), EXT = new Set(Array.from(T.ext));
+  function measure(text) {
+    let septets = 0;
+    for (const ch of text) {
+      if (BASIC.has(ch)) septets += 1;
+      else if (EXT.has(ch)) septets += 2;
+      else { const units = text.length; return {units: units, limit: 70, segments: units <= 70 ? 1 : Math.ceil(units / 67)}; }
+    }
+    return {units: septets, limit: 160, segments: septets <= 160 ? 1 : Math.ceil(septets / 153)};
+  }
+  setInterval(function () {
+    const box = document.querySelector('textarea[aria-label="Message"]');
+    const out = document.querySelector(".smschat-counter");
+    if (!box || !out) return;
+    const m = measure(box.value);
+    let label = m.units + " / " + m.limit + (m.segments > 1 ? " \u00b7 " + m.segments + " SMS" : "");
+    if (box.value.length > T.max) label += " \u00b7 too long (max " + T.max + " characters)";
+    if (out.textContent !== label) out.textContent = label;
+    out.classList.toggle("over", m.units > m.limit || box.value.length > T.max);
+  }, 200);
+})();
+</script>""" % _tables,
+    unsafe_allow_javascript=True,
+)
+send_col, unread_col = st.columns([1, 5])
+if send_col.button("Send", type="primary", key=f"send_{contact_id}"):
     with banner_errors():
         with session_scope() as session:
             chat.send_chat_message(session, me.project_id, contact_id, me.user_id, st.session_state[BODY])
         st.session_state[f"sent_{contact_id}"] = True
         st.rerun()
+if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
+    with banner_errors(), session_scope() as session:
+        reads.mark_unread(session, me.project_id, me.user_id, contact_id)
+    # Leave the window, or its next refresh would read the conversation again.
+    st.session_state.pop(WIN, None)
+    st.switch_page("pages/contacts.py")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import outbox
@@ -73,12 +73,14 @@ def get_history(
     """
     project: Project = get_project(session, project_id)
     contact = get_contact(session, project_id, contact_id)
-    name = display_name(contact, get_chat_settings(session, project_id))
+    settings = get_chat_settings(session, project_id)
+    name = display_name(contact, settings)
     limit = max(1, min(int(limit), MAX_PAGE))
     query = (
         select(Message, WebUser)
         .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
         .where(Message.project_id == project_id, Message.contact_id == contact.id)
+        .where(*survey_filter(settings.survey_traffic))
     )
     start = range_start(range_name, project.time_zone, now)
     if start is not None:
@@ -92,6 +94,46 @@ def get_history(
         rows = list(session.execute(query.order_by(Message.id.desc()).limit(limit)))
         rows.reverse()
     return [_line(m, u, name, project.time_zone) for m, u in rows]
+
+
+SURVEY_TRAFFIC = {
+    "show_all": "Show all survey traffic",
+    "hide_all": "Hide all survey traffic",
+    "invalid_only": "Show only invalid survey responses",
+}
+
+
+def survey_filter(mode: str) -> list:
+    """Conditions that apply the Survey Traffic setting to a history query."""
+    is_survey = Message.workflow == Workflow.SURVEY.value
+    if mode == "hide_all":
+        return [~is_survey]
+    if mode == "invalid_only":
+        shown = (Message.direction == Direction.IN.value) & Message.invalid_response.is_(True)
+        return [~is_survey | shown]
+    return []
+
+
+def latest_id(session: Session, project_id: int, contact_id: int) -> int:
+    """The newest message id of a conversation (0 if none): where a new window starts counting."""
+    return int(
+        session.scalar(
+            select(func.max(Message.id)).where(Message.project_id == project_id, Message.contact_id == contact_id)
+        )
+        or 0
+    )
+
+
+def count_since(session: Session, project_id: int, contact_id: int, after_id: int) -> int:
+    """Messages both ways after `after_id`: the Message Counter of an open window."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(Message).where(
+                Message.project_id == project_id, Message.contact_id == contact_id, Message.id > after_id
+            )
+        )
+        or 0
+    )
 
 
 def _line(message: Message, user: WebUser | None, contact_name: str, tz: str) -> ChatLine:

@@ -309,3 +309,17 @@ class AuditEvent(Base):
     address: Mapped[str | None] = mapped_column(String(64))
     action: Mapped[str] = mapped_column(String(40))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ChatPresence(Base):
+    """Who has which chat open right now (refreshed by each poll of an open window)."""
+
+    __tablename__ = "chat_presence"
+    __table_args__ = (UniqueConstraint("project_id", "user_id", "contact_id"),
+                      Index("ix_chat_presence_contact_seen", "project_id", "contact_id", "seen_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

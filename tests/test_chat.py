@@ -113,3 +113,68 @@ def test_chat_title_uses_case_name_display(session, project):
     assert chat.chat_title(session, project.id, case) == "Chat - Grace"
     projects.get_chat_settings(session, project.id).case_name_display = "nick"
     assert chat.chat_title(session, project.id, case) == "Chat - G"
+
+
+def _survey_traffic(session, project, marie):
+    from smschat.models import Message, Status
+
+    def add(direction, body, invalid=False):
+        session.add(Message(project_id=project.id, contact_id=marie.id, phone_number="+17033996500",
+                            direction=direction, body=body, status=Status.RECEIVED.value if direction == "in" else "delivered",
+                            workflow="survey", invalid_response=invalid))
+    add("out", "How many visits this week?")
+    add("in", "many", invalid=True)
+    add("in", "3")
+    outbox.enqueue(session, project, marie, "Thanks", workflow=Workflow.CHAT)
+    session.commit()
+
+
+@pytest.mark.parametrize(
+    "mode,expected",
+    [
+        ("show_all", ["How many visits this week?", "many", "3", "Thanks"]),
+        ("hide_all", ["Thanks"]),
+        ("invalid_only", ["many", "Thanks"]),
+    ],
+)
+def test_survey_traffic_setting_filters_the_history(session, project, agent, marie, mode, expected):
+    _survey_traffic(session, project, marie)
+    projects.get_chat_settings(session, project.id).survey_traffic = mode
+    session.commit()
+    assert [line.body for line in chat.get_history(session, project.id, marie.id)] == expected
+    assert [line.body for line in chat.get_history(session, project.id, marie.id, after_id=0)] == expected
+
+
+def test_message_counter_counts_both_ways_since_the_window_opened(session, project, agent, marie):
+    outbox.enqueue(session, project, marie, "before", workflow=Workflow.REMINDER)
+    session.commit()
+    opened = chat.latest_id(session, project.id, marie.id)
+    assert chat.count_since(session, project.id, marie.id, opened) == 0
+    chat.send_chat_message(session, project.id, marie.id, agent.id, "out")
+    inbound.receive_sms(session, project, "+17033996500", "in")
+    session.commit()
+    assert chat.count_since(session, project.id, marie.id, opened) == 2
+    assert chat.latest_id(session, project.id, 424242) == 0
+
+
+def test_viewing_now_lists_other_recent_viewers_only(session, project, agent, marie):
+    from smschat import auth, presence
+
+    sam = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
+    presence.touch(session, project.id, agent.id, marie.id)
+    presence.touch(session, project.id, sam.id, marie.id)
+    session.commit()
+    assert presence.others_viewing(session, project.id, agent.id, marie.id, within_seconds=10) == ["Sam"]
+    assert presence.others_viewing(session, project.id, sam.id, marie.id, within_seconds=10) == ["Amy"]
+    assert presence.others_viewing(session, project.id, sam.id, marie.id, within_seconds=0) == []
+
+
+def test_chat_templates_are_registered_as_data():
+    from smschat import templates
+    from smschat.errors import ValidationError
+
+    assert set(templates.TEMPLATES) >= {"Default", "Compact"}
+    assert templates.validate_template("Compact") == "Compact"
+    with pytest.raises(ValidationError, match="Unknown chat template"):
+        templates.validate_template("Fancy")
+    assert templates.get_template("Fancy").name == "Default"

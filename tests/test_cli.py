@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from smschat import auth
 from smschat.cli import app
-from smschat.models import Contact, Message, Project
+from smschat.models import Contact, Message
 
 from .conftest import free_port
 
