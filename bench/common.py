@@ -1,0 +1,54 @@
+"""What the benchmarks share: a throw-away database per backend, and a timer."""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from smschat import db as dbmod  # noqa: E402
+from smschat.config import get_settings  # noqa: E402
+
+
+@contextmanager
+def scratch_database(backend: str):
+    """A new, empty database URL for `sqlite` or `postgres`; removed afterwards."""
+    if backend == "sqlite":
+        path = Path("/tmp") / f"smschat-bench-{uuid.uuid4().hex[:8]}.db"
+        try:
+            yield f"sqlite:///{path}"
+        finally:
+            dbmod.dispose_engines()
+            for p in path.parent.glob(path.name + "*"):
+                p.unlink(missing_ok=True)
+        return
+    admin = create_engine(dbmod.normalize_url(get_settings().test_postgres_url), isolation_level="AUTOCOMMIT")
+    name = f"smschat_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        dbmod.dispose_engines()
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def median_ms(fn: Callable[[], object], runs: int = 15) -> float:
+    fn()  # warm caches and the connection pool
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
