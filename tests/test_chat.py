@@ -178,3 +178,17 @@ def test_chat_templates_are_registered_as_data():
     with pytest.raises(ValidationError, match="Unknown chat template"):
         templates.validate_template("Fancy")
     assert templates.get_template("Fancy").name == "Default"
+
+
+def test_yesterday_includes_local_midnight_and_excludes_the_second_before(session, project, agent, marie):
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo(project.time_zone)  # America/New_York
+    now = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
+    midnight = datetime(2026, 11, 24, 0, 0, tzinfo=tz).astimezone(UTC)
+    outbox.enqueue(session, project, marie, "just before", workflow=Workflow.REMINDER, created_at=midnight - timedelta(seconds=1))
+    outbox.enqueue(session, project, marie, "at midnight", workflow=Workflow.REMINDER, created_at=midnight)
+    session.commit()
+    lines = chat.get_history(session, project.id, marie.id, range_name="Yesterday", now=now)
+    assert [line.body for line in lines] == ["at midnight"]
+    assert lines[0].timestamp == "12:00am 11/24/26"
