@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from sqlalchemy import insert, text  # noqa: E402
 
 from smschat import auth, projects  # noqa: E402
+from smschat import contacts as contacts_service  # noqa: E402
 from smschat.db import get_engine, is_sqlite, session_scope  # noqa: E402
 from smschat.migrate import upgrade  # noqa: E402
 from smschat.models import Contact, Message, PhoneNumber, ReadMarker  # noqa: E402
@@ -146,6 +147,8 @@ def generate(url: str, *, contacts: int, messages: int, users: int = 5, seed: in
     _copy_rows(url, "message", ["project_id", "contact_id", "phone_number", "direction", "body", "created_at",
                                 "status", "segments", "encoding", "workflow", "sent_by_id", "invalid_response", "attempts"],
                message_rows())
+    with session_scope(url) as s:
+        contacts_service.refresh_activity(s, pid)
     if not is_sqlite(engine):
         with engine.begin() as conn:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('contact', 'id'), (SELECT MAX(id) FROM contact))"))

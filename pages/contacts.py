@@ -1,43 +1,64 @@
 """Contacts: the seed's list of mobile workers and cases, with a Chat link per row."""
 
+from html import escape
+
 import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, viewer
-from smschat import contacts
+from smschat import contacts, reads
 from smschat.db import session_scope
+from smschat.timefmt import format_timestamp
 
 PAGE_SIZES = [10, 25, 50, 100]
 
 me = viewer("contacts")
 st.title("Contacts")
-st.caption("Only mobile workers with a verified phone number and cases with a phone number are listed.")
 
-left, middle, right = st.columns([3, 2, 2])
+with banner_errors(), session_scope(readonly=True) as session:
+    mode = reads.read_mode(session, me.project_id)
+    stats = contacts.summary(session, me.project_id, me.user_id, mode, me.time_zone)
+# Figures for program managers; the unread one filters the list below.
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Conversations with unread messages", stats.unread_conversations)
+c2.metric("Messages in today", stats.in_today)
+c3.metric("Messages out today", stats.out_today)
+c4.metric("Failed today", stats.failed_today)
+if st.query_params.get("unread") == "1":
+    st.session_state["contacts_unread"] = True
+c1.checkbox("Show only unread", key="contacts_unread")
+
+st.caption("Only mobile workers with a verified phone number and cases with a phone number are listed.")
+left, middle, sort_col, right = st.columns([3, 2, 2, 2])
 search = left.text_input("Search", placeholder="Name or phone number", key="contacts_search")
 kind_label = middle.selectbox("Contact Type", ["All", "Mobile Worker", "Case"], key="contacts_kind")
+sort = sort_col.selectbox("Sort by", list(contacts.SORTS), format_func=contacts.SORTS.__getitem__, key="contacts_sort")
 page_size = right.selectbox("Show N contacts per page", PAGE_SIZES, index=1, key="contacts_page_size")
 kind = {"Mobile Worker": "mobile_worker", "Case": "case"}.get(kind_label)
+unread_only = (me.user_id, mode) if st.session_state.get("contacts_unread") else None
 
 # A new filter starts again from the first page.
-filter_key = (search, kind, page_size)
+filter_key = (search, kind, page_size, sort, bool(unread_only))
 if st.session_state.get("contacts_filter") != filter_key:
     st.session_state["contacts_filter"] = filter_key
     st.session_state["contacts_page"] = 0
 
 with banner_errors(), session_scope(readonly=True) as session:
-    total = contacts.count_contacts(session, me.project_id, search=search, kind=kind)
+    total = contacts.count_contacts(session, me.project_id, search=search, kind=kind, unread_only_for=unread_only)
     pages = max(1, -(-total // page_size))
     page = min(st.session_state.get("contacts_page", 0), pages - 1)
-    rows = contacts.list_contacts(
-        session, me.project_id, search=search, kind=kind, limit=page_size, offset=page * page_size
-    )
+    rows = contacts.list_contacts(session, me.project_id, search=search, kind=kind, unread_only_for=unread_only,
+                                  sort=sort, limit=page_size, offset=page * page_size)
+    unread = reads.unread_counts(session, me.project_id, me.user_id, [r.id for r in rows])
 
     frame = pd.DataFrame(
         {
             "Contact Name": [r.name for r in rows],
             "Contact Type": [r.kind_label for r in rows],
             "Phone Number": [r.phone for r in rows],
+            "Unread": [unread.get(r.id, 0) for r in rows],
+            "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
+            "Opted out": [r.opted_out for r in rows],
             "Chat": [f"chat?contact={r.id}" for r in rows],
         }
     )
@@ -57,3 +78,13 @@ with banner_errors(), session_scope(readonly=True) as session:
     if next_col.button("Next >", disabled=page >= pages - 1):
         st.session_state["contacts_page"] = page + 1
         st.rerun()
+
+    # The same Chat actions as plain links, each opening the contact's chat in its own tab
+    # (also what keyboard and screen-reader users reach; the table above is a canvas).
+    links = "".join(
+        f"<li><a href='chat?contact={r.id}' target='_blank' rel='noopener' data-contact='{r.id}'>"
+        f"Chat with {escape(r.name)}</a>{' · ' + str(unread[r.id]) + ' unread' if unread.get(r.id) else ''}</li>"
+        for r in rows
+    )
+    with st.expander("Open a chat in a new tab", expanded=False):
+        st.html(f"<ul class='smschat-chat-links'>{links}</ul>")

@@ -38,6 +38,8 @@ app = typer.Typer(
 )
 users_app = typer.Typer(help="Web users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+contacts_app = typer.Typer(help="Contacts: mobile workers and cases.", no_args_is_help=True)
+app.add_typer(contacts_app, name="contacts")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -247,6 +249,45 @@ def users_list() -> None:
             state = "" if user.is_active else " (disabled)"
             where = ", ".join(f"{role} in {slug}" for slug, role in roles) or "no project"
             typer.echo(f"{user.username}{state}: {where}")
+
+
+@contacts_app.command("import")
+def contacts_import(
+    file: Annotated[Path, typer.Argument(help="CSV with columns type, name, phone (+ case properties).", exists=True, dir_okay=False)],
+    project: Annotated[str, typer.Option(help="Project slug.")],
+) -> None:
+    """Import contacts from a CSV file; bad rows are listed with their line numbers."""
+    from .db import session_scope
+    from .imports import import_csv
+    from .projects import get_project_by_slug
+
+    with session_scope() as session, file.open(newline="", encoding="utf-8-sig") as handle:
+        report = import_csv(session, None, get_project_by_slug(session, project).id, handle)
+    typer.echo(report.summary)
+    for line, error in report.errors:
+        typer.echo(f"  line {line}: {error}", err=True)
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@contacts_app.command("add")
+def contacts_add(
+    name: str,
+    phone: Annotated[str, typer.Option(help="Phone number (E.164 or national in the project's region).")],
+    project: Annotated[str, typer.Option(help="Project slug.")],
+    kind: Annotated[str, typer.Option("--type", help="mobile_worker or case.")] = "case",
+    verified: Annotated[bool, typer.Option(help="Mark a mobile worker's number verified.")] = False,
+) -> None:
+    """Add one mobile worker or case."""
+    from .contacts import create_contact, register_phone
+    from .db import session_scope
+    from .projects import get_project_by_slug
+
+    with session_scope() as session:
+        proj = get_project_by_slug(session, project)
+        contact = create_contact(session, proj, kind, name)
+        register_phone(session, proj, contact, phone, verified=verified)
+    typer.echo(f"Added {name}.")
 
 
 def main() -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from .errors import ContactNotFound, PhoneNumberInUse, ValidationError
-from .models import ChatSettings, Contact, ContactKind, PhoneNumber, Project
+from .models import ChatSettings, Contact, ContactKind, Message, PhoneNumber, Project, ReadMarker
+from .timefmt import today_start
 from .phones import to_e164
 
 KIND_LABELS = {ContactKind.MOBILE_WORKER.value: "Mobile Worker", ContactKind.CASE.value: "Case"}
@@ -125,6 +127,43 @@ def contact_for_number(session: Session, project_id: int, e164: str) -> Contact 
     )
 
 
+def note_message(session: Session, message) -> None:
+    """Move the contact's activity columns forward to this message (never back)."""
+    if message.contact_id is None:
+        return
+    newer = or_(Contact.last_message_id.is_(None), Contact.last_message_id < message.id)
+    values = {
+        "last_message_id": case((newer, message.id), else_=Contact.last_message_id),
+        "last_message_at": case((newer, message.created_at), else_=Contact.last_message_at),
+    }
+    if message.direction == "in":
+        values["last_incoming_id"] = case(
+            (or_(Contact.last_incoming_id.is_(None), Contact.last_incoming_id < message.id), message.id),
+            else_=Contact.last_incoming_id,
+        )
+    session.execute(
+        update(Contact).where(Contact.id == message.contact_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def refresh_activity(session: Session, project_id: int) -> None:
+    """Recompute the activity columns from the messages (after bulk loads)."""
+    last = select(func.max(Message.id)).where(Message.contact_id == Contact.id).scalar_subquery()
+    last_in = (
+        select(func.max(Message.id)).where(Message.contact_id == Contact.id, Message.direction == "in").scalar_subquery()
+    )
+    session.execute(
+        update(Contact).where(Contact.project_id == project_id).values(last_message_id=last, last_incoming_id=last_in)
+        .execution_options(synchronize_session=False)
+    )
+    at = select(Message.created_at).where(Message.id == Contact.last_message_id).scalar_subquery()
+    session.execute(
+        update(Contact).where(Contact.project_id == project_id, Contact.last_message_id.is_not(None))
+        .values(last_message_at=at).execution_options(synchronize_session=False)
+    )
+
+
 def display_name(contact: Contact, settings: ChatSettings | None = None) -> str:
     """The chat-title name: for a case, the case property chosen in Case Name Display."""
     if contact.kind == ContactKind.CASE.value:
@@ -144,10 +183,15 @@ class ContactRow:
     name: str
     kind: str
     phone: str
+    opted_out: bool = False
+    last_message_at: datetime | None = None
 
     @property
     def kind_label(self) -> str:
         return KIND_LABELS.get(self.kind, self.kind)
+
+
+SORTS = {"name": "Contact Name", "recent": "Last message"}
 
 
 def _eligible_phone():
@@ -155,7 +199,23 @@ def _eligible_phone():
     return or_(Contact.kind == ContactKind.CASE.value, PhoneNumber.verified.is_(True))
 
 
-def _list_query(project_id: int, search: str | None, kind: str | None) -> Select:
+def unread_condition(project_id: int, user_id: int, mode: str):
+    """SQL condition on Contact: the conversation has something unread for this user."""
+    if mode == "by_anyone":
+        read_to = (
+            select(func.max(ReadMarker.last_read_message_id))
+            .where(ReadMarker.project_id == project_id, ReadMarker.contact_id == Contact.id)
+            .scalar_subquery()
+        )
+        flagged = exists().where(ReadMarker.contact_id == Contact.id, ReadMarker.marked_unread.is_(True))
+    else:
+        mine = (ReadMarker.project_id == project_id, ReadMarker.contact_id == Contact.id, ReadMarker.user_id == user_id)
+        read_to = select(ReadMarker.last_read_message_id).where(*mine).scalar_subquery()
+        flagged = exists().where(*mine, ReadMarker.marked_unread.is_(True))
+    return or_(Contact.last_incoming_id > func.coalesce(read_to, 0), flagged)
+
+
+def _list_query(project_id: int, search: str | None, kind: str | None, unread_only_for: tuple[int, str] | None) -> Select:
     first_phone = (
         select(func.min(PhoneNumber.id))
         .where(PhoneNumber.contact_id == Contact.id, _eligible_phone())
@@ -163,12 +223,14 @@ def _list_query(project_id: int, search: str | None, kind: str | None) -> Select
         .scalar_subquery()
     )
     query = (
-        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164)
+        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164, PhoneNumber.opted_out, Contact.last_message_at)
         .join(PhoneNumber, and_(PhoneNumber.id == first_phone))
         .where(Contact.project_id == project_id)
     )
     if kind:
         query = query.where(Contact.kind == parse_kind(kind).value)
+    if unread_only_for is not None:
+        query = query.where(unread_condition(project_id, *unread_only_for))
     text = (search or "").strip()
     if text:
         conditions = [func.lower(Contact.name).contains(text.lower(), autoescape=True)]
@@ -188,19 +250,57 @@ def list_contacts(
     *,
     search: str | None = None,
     kind: str | None = None,
+    unread_only_for: tuple[int, str] | None = None,
+    sort: str = "name",
     limit: int = 25,
     offset: int = 0,
 ) -> list[ContactRow]:
-    """The eligible contacts (seed rule), one page, ordered by name."""
+    """The eligible contacts (seed rule), one page. `unread_only_for`: (user id, read mode)."""
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-    query = _list_query(project_id, search, kind).order_by(func.lower(Contact.name), Contact.id)
+    query = _list_query(project_id, search, kind, unread_only_for)
+    if sort == "recent":
+        query = query.order_by(Contact.last_message_id.desc().nulls_last(), Contact.id)
+    else:
+        query = query.order_by(func.lower(Contact.name), Contact.id)
     rows = session.execute(query.limit(limit).offset(max(0, int(offset))))
-    return [ContactRow(id=r[0], name=r[1], kind=r[2], phone=r[3]) for r in rows]
+    return [ContactRow(*r) for r in rows]
 
 
-def count_contacts(session: Session, project_id: int, *, search: str | None = None, kind: str | None = None) -> int:
-    query = _list_query(project_id, search, kind).with_only_columns(func.count())
+def count_contacts(
+    session: Session,
+    project_id: int,
+    *,
+    search: str | None = None,
+    kind: str | None = None,
+    unread_only_for: tuple[int, str] | None = None,
+) -> int:
+    query = _list_query(project_id, search, kind, unread_only_for).with_only_columns(func.count())
     return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Summary:
+    unread_conversations: int
+    in_today: int
+    out_today: int
+    failed_today: int
+
+
+def summary(session: Session, project_id: int, user_id: int, mode: str, tz_name: str, now: datetime | None = None) -> Summary:
+    """The figures above the contacts list, 'today' being since local midnight."""
+    unread = session.scalar(
+        select(func.count()).select_from(Contact).where(
+            Contact.project_id == project_id, Contact.last_incoming_id.is_not(None), unread_condition(project_id, user_id, mode)
+        )
+    )
+    today = (Message.project_id == project_id, Message.created_at >= today_start(tz_name, now))
+    counts = dict(
+        session.execute(select(Message.direction, func.count()).where(*today).group_by(Message.direction)).all()
+    )
+    failed = session.scalar(
+        select(func.count()).select_from(Message).where(*today, Message.status.in_(("failed", "undelivered")))
+    )
+    return Summary(int(unread or 0), int(counts.get("in", 0)), int(counts.get("out", 0)), int(failed or 0))
 
 
 def phone_numbers(session: Session, project_id: int) -> list[tuple[str, str, int]]:

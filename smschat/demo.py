@@ -86,4 +86,5 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
             workflow=workflow.value, sent_by_id=sender, gateway="loopback",
         ))
     session.flush()
+    contacts.refresh_activity(session, project.id)
     return created

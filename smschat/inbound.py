@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import verification
-from .contacts import contact_for_number
+from .contacts import contact_for_number, note_message
 from .errors import ValidationError
 from .models import Direction, Message, PhoneNumber, Project, Status, Workflow, utcnow
 from .phones import to_e164
@@ -72,6 +72,7 @@ def receive_sms(
             raise
         return InboundResult(existing, duplicate=True)
     if contact is not None:
+        note_message(session, message)
         phone = session.scalar(
             select(PhoneNumber).where(PhoneNumber.project_id == project.id, PhoneNumber.e164 == e164)
         )

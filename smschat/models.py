@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -154,10 +155,19 @@ class Contact(Base):
     first_name: Mapped[str | None] = mapped_column(String(150))
     case_properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Kept up to date by every message written (outbox.enqueue, inbound.receive_sms), so the
+    # contacts list shows activity and unread state without scanning the messages.
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_incoming_id: Mapped[int | None] = mapped_column(BigInteger)
 
     phone_numbers: Mapped[list[PhoneNumber]] = relationship(
         back_populates="contact", order_by="PhoneNumber.id"
     )
+
+
+Index("ix_contact_project_lname", Contact.project_id, func.lower(Contact.name), Contact.id)
+Index("ix_contact_project_last_incoming", Contact.project_id, Contact.last_incoming_id)
 
 
 class PhoneNumber(Base):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
-from .contacts import primary_phone
+from .contacts import note_message, primary_phone
 from .errors import MessageNotFound, ValidationError
 from .gateways.base import SendResult
 from .models import Contact, Direction, Message, Project, Status, Workflow, utcnow
@@ -85,6 +85,7 @@ def enqueue(
     )
     session.add(message)
     session.flush()
+    note_message(session, message)
     return message
 
 

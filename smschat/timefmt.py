@@ -30,3 +30,10 @@ def range_start(range_name: str, tz_name: str, now: datetime | None = None) -> d
     # Combine a local date with midnight, so DST changes in between do not shift the start.
     start = datetime.combine(today - timedelta(days=days), time(0, 0), tzinfo=tz)
     return start.astimezone(UTC)
+
+
+def today_start(tz_name: str, now: datetime | None = None) -> datetime:
+    """Local midnight today, as a UTC instant."""
+    tz = ZoneInfo(tz_name)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    return datetime.combine(today, time(0, 0), tzinfo=tz).astimezone(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import outbox
@@ -21,6 +22,11 @@ def thanks_text(project: Project) -> str:
     return f"Thank you. This phone has been verified for using SMS with {project.name}"
 
 
+def in_use_text(project: Project) -> str:
+    return (f"This phone is already registered for SMS with another program, so it cannot be "
+            f"verified for {project.name}. Please contact your supervisor.")
+
+
 def start(session: Session, project: Project, contact: Contact, phone: PhoneNumber) -> Message:
     """Send the welcome question to an unverified number."""
     return outbox.enqueue(
@@ -33,6 +39,15 @@ def handle_reply(session: Session, project: Project, contact: Contact, phone: Ph
     """A reply containing the code verifies the number and makes it two-way."""
     if VERIFICATION_CODE not in (message.body or ""):
         return None
+    message.workflow = Workflow.VERIFICATION.value
+    elsewhere = session.scalar(
+        select(PhoneNumber.id).where(PhoneNumber.e164 == phone.e164, PhoneNumber.two_way.is_(True),
+                                     PhoneNumber.id != phone.id)
+    )
+    if elsewhere is not None:
+        # A number is two-way in one place only: say so, verify nothing.
+        return outbox.enqueue(session, project, contact, in_use_text(project),
+                              workflow=Workflow.VERIFICATION, phone_number=phone.e164)
     phone.verified = True
     phone.two_way = True
     message.workflow = Workflow.VERIFICATION.value

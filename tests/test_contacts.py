@@ -105,3 +105,59 @@ def test_bad_contact_input_is_refused(session, project):
         contacts.create_contact(session, project, "case", "   ")
     session.rollback()
     assert session.scalar(select(func.count()).select_from(Contact)) == 0
+
+
+@pytest.mark.parametrize("n,size,page,expected", [
+    (0, 10, 0, []),                      # empty
+    (10, 10, 0, list(range(10))),        # exactly one page
+    (23, 10, 2, [20, 21, 22]),           # the last, partial page
+    (23, 10, 3, []),                     # past the end
+])
+def test_paging_edges(session, project, n, size, page, expected):
+    for i in range(n):
+        _case(session, project, f"case {i:02d}", f"+2547123450{i:02d}")
+    session.commit()
+    rows = contacts.list_contacts(session, project.id, limit=size, offset=page * size)
+    assert [int(r.name.split()[1]) for r in rows] == expected
+    assert contacts.count_contacts(session, project.id) == n
+
+
+def test_activity_columns_follow_messages_and_sort_by_recent(session, project, agent, marie):
+    from smschat import chat, inbound
+
+    grace = _case(session, project, "Grace", "+254712345678")
+    session.commit()
+    assert grace.last_message_id is None
+    chat.send_chat_message(session, project.id, marie.id, agent.id, "hi marie")
+    msg = inbound.receive_sms(session, project, "+254712345678", "hello").message
+    session.commit()
+    session.refresh(grace)
+    assert (grace.last_message_id, grace.last_incoming_id, grace.last_message_at) == (msg.id, msg.id, msg.created_at)
+    assert [r.name for r in contacts.list_contacts(session, project.id, sort="recent")] == ["Grace", "marie"]
+    assert [r.name for r in contacts.list_contacts(session, project.id, sort="name")] == ["Grace", "marie"]
+    chat.send_chat_message(session, project.id, marie.id, agent.id, "again")
+    session.commit()
+    assert [r.name for r in contacts.list_contacts(session, project.id, sort="recent")] == ["marie", "Grace"]
+
+
+@pytest.mark.parametrize("mode", ["per_user", "by_anyone"])
+def test_unread_filter_and_summary_respect_the_read_mode(session, project, agent, marie, mode):
+    from smschat import auth, chat, inbound, reads
+
+    sam = auth.create_user(session, "sam", "long enough pw", project=project, role="supervisor")
+    projects.get_chat_settings(session, project.id).read_mode = mode
+    grace = _case(session, project, "Grace", "+254712345678")
+    m = inbound.receive_sms(session, project, "+17033996500", "unread?").message
+    inbound.receive_sms(session, project, "+254712345678", "me too")
+    out = chat.send_chat_message(session, project.id, marie.id, agent.id, "reply")
+    out.status = "failed"
+    session.commit()
+    reads.mark_read(session, project.id, agent.id, marie.id, m.id)
+    session.commit()
+    unread_for_sam = [r.name for r in contacts.list_contacts(session, project.id, unread_only_for=(sam.id, mode))]
+    assert unread_for_sam == (["Grace"] if mode == "by_anyone" else ["Grace", "marie"])
+    stats = contacts.summary(session, project.id, sam.id, mode, project.time_zone)
+    assert (stats.unread_conversations, stats.in_today, stats.out_today, stats.failed_today) == (
+        len(unread_for_sam), 2, 1, 1)
+    assert contacts.count_contacts(session, project.id, unread_only_for=(agent.id, mode)) == 1
+    assert grace.id

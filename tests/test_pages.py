@@ -45,9 +45,13 @@ def test_contacts_page_lists_and_searches(db_url, session, project, agent, marie
     at = _as(app("pages/contacts.py"), agent, project).run()
     assert not at.exception
     frame = at.dataframe[0].value
-    assert list(frame.columns) == ["Contact Name", "Contact Type", "Phone Number", "Chat"]
+    assert list(frame.columns) == ["Contact Name", "Contact Type", "Phone Number", "Unread", "Last message",
+                                   "Opted out", "Chat"]
     assert list(frame["Contact Name"]) == ["Grace <b>Achieng</b>", "marie"]
     assert "Showing 1 to 2 of 2 contacts" in [m.value for m in at.markdown]
+    assert [m.label for m in at.metric] == ["Conversations with unread messages", "Messages in today",
+                                            "Messages out today", "Failed today"]
+    assert "Chat with Grace &lt;b&gt;Achieng&lt;/b&gt;" in " ".join(h.proto.body for h in at.get("html"))
     at.text_input[0].input("703 399").run()
     assert list(at.dataframe[0].value["Contact Name"]) == ["marie"]
     assert list(at.dataframe[0].value["Chat"]) == [f"chat?contact={marie.id}"]
@@ -128,3 +132,38 @@ def test_users_page_refuses_an_agent(db_url, project, agent):
     at = _as(app("pages/users.py"), agent, project).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["Your role (agent) cannot manage web users."]
+
+
+def test_contacts_page_shows_unread_counts_and_filters_to_unread(db_url, session, project, agent, marie):
+    grace = contacts.create_contact(session, project, "case", "Grace")
+    contacts.register_phone(session, project, grace, "+254712345678")
+    inbound.receive_sms(session, project, "+17033996500", "one")
+    inbound.receive_sms(session, project, "+17033996500", "two")
+    session.commit()
+    at = _as(app("pages/contacts.py"), agent, project).run()
+    frame = at.dataframe[0].value
+    assert dict(zip(frame["Contact Name"], frame["Unread"], strict=True)) == {"Grace": 0, "marie": 2}
+    assert at.metric[0].value == "1"
+    at.checkbox(key="contacts_unread").check().run()
+    assert list(at.dataframe[0].value["Contact Name"]) == ["marie"]
+
+
+def test_manage_contacts_page_adds_a_case_and_lists_unverified_workers(db_url, session, project, agent):
+    from smschat import auth
+
+    sup = auth.create_user(session, "sup", "long enough pw", project=project, role="supervisor")
+    bob = contacts.create_contact(session, project, "mobile_worker", "bob")
+    contacts.register_phone(session, project, bob, "+17035550101")
+    session.commit()
+    at = _as(app("pages/manage_contacts.py"), sup, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    assert "bob · +17035550101" in [t.value for t in at.text]
+    at.button(key="verify_%d" % bob.id).click().run()
+    assert [s.value for s in at.success] == ["Sent."]
+    [line] = chat.get_history(session, project.id, bob.id)
+    assert line.body.startswith("Welcome to Test Project! Is this phone used by bob?")
+
+
+def test_manage_contacts_page_refuses_an_agent(db_url, project, agent):
+    at = _as(app("pages/manage_contacts.py"), agent, project).run()
+    assert "Your role (agent) cannot manage contacts." in [e.value for e in at.error]
