@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from .errors import ContactNotFound, PhoneNumberInUse, ValidationError
@@ -149,10 +149,10 @@ def note_message(session: Session, message) -> None:
 
 def refresh_activity(session: Session, project_id: int) -> None:
     """Recompute the activity columns from the messages (after bulk loads)."""
-    last = select(func.max(Message.id)).where(Message.contact_id == Contact.id).scalar_subquery()
-    last_in = (
-        select(func.max(Message.id)).where(Message.contact_id == Contact.id, Message.direction == "in").scalar_subquery()
-    )
+    # project_id first, so each lookup uses the (project_id, contact_id, id) index.
+    mine = (Message.project_id == Contact.project_id, Message.contact_id == Contact.id)
+    last = select(func.max(Message.id)).where(*mine).scalar_subquery()
+    last_in = select(func.max(Message.id)).where(*mine, Message.direction == "in").scalar_subquery()
     session.execute(
         update(Contact).where(Contact.project_id == project_id).values(last_message_id=last, last_incoming_id=last_in)
         .execution_options(synchronize_session=False)
@@ -259,7 +259,8 @@ def list_contacts(
     limit = max(1, min(int(limit), MAX_PAGE_SIZE))
     query = _list_query(project_id, search, kind, unread_only_for)
     if sort == "recent":
-        query = query.order_by(Contact.last_message_id.desc().nulls_last(), Contact.id)
+        # Matches the (project_id, coalesce(last_message_id, 0)) index on both backends.
+        query = query.order_by(func.coalesce(Contact.last_message_id, literal_column("0")).desc())
     else:
         query = query.order_by(func.lower(Contact.name), Contact.id)
     rows = session.execute(query.limit(limit).offset(max(0, int(offset))))

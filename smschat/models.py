@@ -168,6 +168,7 @@ class Contact(Base):
 
 Index("ix_contact_project_lname", Contact.project_id, func.lower(Contact.name), Contact.id)
 Index("ix_contact_project_last_incoming", Contact.project_id, Contact.last_incoming_id)
+Index("ix_contact_project_recent", Contact.project_id, func.coalesce(Contact.last_message_id, 0))
 
 
 class PhoneNumber(Base):

@@ -22,11 +22,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_incoming_id", sa.BigInteger(), nullable=True))
     op.create_index("ix_contact_project_lname", "contact", ["project_id", sa.text("lower(name)"), "id"])
     op.create_index("ix_contact_project_last_incoming", "contact", ["project_id", "last_incoming_id"])
+    op.create_index("ix_contact_project_recent", "contact", ["project_id", sa.text("coalesce(last_message_id, 0)")])
     # Backfill from the messages already there.
     op.execute(
         "UPDATE contact SET "
-        "last_message_id = (SELECT MAX(m.id) FROM message m WHERE m.contact_id = contact.id), "
-        "last_incoming_id = (SELECT MAX(m.id) FROM message m WHERE m.contact_id = contact.id AND m.direction = 'in')"
+        "last_message_id = (SELECT MAX(m.id) FROM message m WHERE m.project_id = contact.project_id AND m.contact_id = contact.id), "
+        "last_incoming_id = (SELECT MAX(m.id) FROM message m WHERE m.project_id = contact.project_id AND m.contact_id = contact.id AND m.direction = 'in')"
     )
     op.execute(
         "UPDATE contact SET last_message_at = (SELECT m.created_at FROM message m WHERE m.id = contact.last_message_id) "
@@ -35,6 +36,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_contact_project_recent", table_name="contact")
     op.drop_index("ix_contact_project_last_incoming", table_name="contact")
     op.drop_index("ix_contact_project_lname", table_name="contact")
     with op.batch_alter_table("contact", schema=None) as batch_op:
