@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     login_throttle_minutes: int = Field(default=15, ge=1)
+    # Sending: gateway timeout, and the retry policy for temporary errors.
+    twilio_timeout_seconds: float = Field(default=15.0, gt=0)
+    retry_base_seconds: float = Field(default=2.0, gt=0)
+    retry_cap_seconds: float = Field(default=300.0, gt=0)
+    max_send_attempts: int = Field(default=5, ge=1, le=50)
     # How often the open chat asks for new messages.
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -105,6 +106,8 @@ class Project(Base):
     default_region: Mapped[str] = mapped_column(String(2), default="US")
     sender_numbers: Mapped[list[str]] = mapped_column(JSON, default=list)
     help_text: Mapped[str] = mapped_column(Text, default="")
+    # Per sender, in SMS segments per second (1 suits a long code).
+    rate_limit: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -207,6 +210,8 @@ class Message(Base):
         Index("ix_message_project_created", "project_id", "created_at"),
         Index("ix_message_outbox", "status", "next_attempt_at"),
         Index("ix_message_phone", "project_id", "phone_number", "id"),
+        Index("ix_message_unknown_sender", "project_id", "direction", "id",
+              sqlite_where=text("contact_id IS NULL"), postgresql_where=text("contact_id IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -334,3 +339,12 @@ class ChatPresence(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("web_user.id", ondelete="CASCADE"))
     contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SenderSlot(Base):
+    """When a sender may next send: workers reserve segments here, so the rate holds across workers."""
+
+    __tablename__ = "sender_slot"
+
+    sender: Mapped[str] = mapped_column(String(64), primary_key=True)
+    next_free_at: Mapped[datetime] = mapped_column(UTCDateTime)

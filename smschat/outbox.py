@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
+from .config import get_settings
 from .contacts import note_message, primary_phone
 from .errors import MessageNotFound, ValidationError
 from .gateways.base import SendResult
@@ -34,9 +35,6 @@ STATUS_ALIASES = {
 }
 PENDING = (Status.QUEUED.value, Status.SENDING.value)
 RETRYABLE_STATES = (Status.FAILED.value, Status.UNDELIVERED.value, Status.UNKNOWN.value)
-MAX_ATTEMPTS = 5
-BACKOFF_BASE_SECONDS = 2
-BACKOFF_CAP_SECONDS = 300
 
 
 def normalize_status(status: str) -> str:
@@ -136,8 +134,22 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
     return sorted(ids)
 
 
-def backoff_seconds(attempts: int) -> int:
-    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS ** max(1, attempts))
+def backoff_seconds(attempts: int) -> float:
+    """Exponential: base, 2*base, 4*base ... capped (SMSCHAT_RETRY_BASE_SECONDS / _CAP_SECONDS)."""
+    settings = get_settings()
+    return min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** max(0, attempts - 1))
+
+
+def renew_lease(session: Session, message_id: int, worker_id: str, *, now: datetime | None = None) -> bool:
+    """Still ours? Extend the claim just before sending; False if it expired meanwhile."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value)
+        .values(lease_expires_at=now + timedelta(seconds=get_settings().send_lease_seconds))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
 
 
 def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None) -> Message:
@@ -161,7 +173,7 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
             message.status = new
             message.status_at = now
         message.error_code = message.error_message = None
-    elif result.retryable and message.attempts < MAX_ATTEMPTS:
+    elif result.retryable and message.attempts < get_settings().max_send_attempts:
         message.status = Status.QUEUED.value
         message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
         message.error_code = result.error_code

@@ -7,15 +7,16 @@ import os
 import signal
 import socket
 import threading
+import time
 import uuid
 
 from sqlalchemy import select
 
-from . import outbox
+from . import outbox, ratelimit
 from .config import get_settings
 from .db import session_scope
 from .gateways import Gateway, OutgoingSms, SendResult, get_gateway
-from .models import Message, Project
+from .models import Message, PhoneNumber, Project, utcnow
 
 log = logging.getLogger("smschat.worker")
 
@@ -35,27 +36,44 @@ def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None
             session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
         )
     for message_id in ids:
-        with session_scope(url, readonly=True) as session:
-            message, sender_numbers = session.execute(
-                select(Message, Project.sender_numbers)
-                .join(Project, Project.id == Message.project_id)
-                .where(Message.id == message_id)
-            ).one()
-            sms = OutgoingSms(
-                message_id=message.id,
-                to=message.phone_number,
-                body=message.body,
-                sender=(sender_numbers or [None])[0],
-            )
-        try:
-            result = gateway.send(sms)
-        except Exception as exc:  # a gateway bug must not lose the message
-            log.exception("gateway %s raised for message %s", gateway.name, message_id)
-            result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
-        with session_scope(url) as session:
-            message = outbox.record_send_result(session, message_id, result)
-            message.gateway = gateway.name
+        _send_one(gateway, wid, message_id, url)
     return len(ids)
+
+
+def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None) -> None:
+    start = None
+    with session_scope(url) as session:
+        if not outbox.renew_lease(session, message_id, wid):
+            return  # our claim expired meanwhile: it is `unknown` now, for a person to retry
+        message, project = session.execute(
+            select(Message, Project).join(Project, Project.id == Message.project_id).where(Message.id == message_id)
+        ).one()
+        sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
+                          sender=(project.sender_numbers or [None])[0])
+        if opted_out(session, project.id, message.phone_number):
+            # It opted out after the message was queued: never send, say why.
+            result = SendResult.failure("21610", "The recipient has opted out (replied STOP)", retryable=False)
+            outbox.record_send_result(session, message_id, result).gateway = gateway.name
+            return
+        if gateway.rate_limited:
+            start = ratelimit.reserve(session, gateway.sender_key(sms), message.segments, project.rate_limit)
+    if start is not None:
+        wait = (start - utcnow()).total_seconds()
+        if wait > 0:
+            time.sleep(wait)
+    try:
+        result = gateway.send(sms)
+    except Exception as exc:  # a gateway bug must not lose the message
+        log.exception("gateway %s raised for message %s", gateway.name, message_id)
+        result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
+    with session_scope(url) as session:
+        outbox.record_send_result(session, message_id, result).gateway = gateway.name
+
+
+def opted_out(session, project_id: int, e164: str) -> bool:
+    return bool(session.scalar(
+        select(PhoneNumber.opted_out).where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164)
+    ))
 
 
 def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None) -> None:

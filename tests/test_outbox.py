@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from smschat import chat, outbox
+from smschat.config import get_settings
 from smschat.errors import MessageNotFound, ValidationError
 from smschat.gateways import SendResult
 from smschat.models import Message, utcnow
@@ -80,12 +81,12 @@ def test_callback_for_unknown_message_changes_nothing(session, project):
 def test_temporary_failure_requeues_with_backoff_then_fails(session, project, agent, marie):
     [mid] = _queue(session, project, agent, marie)
     temporary = SendResult.failure("429", "Too many requests", retryable=True)
-    for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+    for attempt in range(1, get_settings().max_send_attempts + 1):
         now = utcnow() + timedelta(hours=attempt)
         assert outbox.claim_batch(session, "w", now=now) == [mid]
         msg = outbox.record_send_result(session, mid, temporary, now=now)
         session.commit()
-        if attempt < outbox.MAX_ATTEMPTS:
+        if attempt < get_settings().max_send_attempts:
             assert msg.status == "queued" and msg.next_attempt_at > now
             assert outbox.claim_batch(session, "w", now=now) == []  # not before its backoff
     assert (msg.status, msg.error_code) == ("failed", "429")

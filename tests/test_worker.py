@@ -12,6 +12,10 @@ class RecordingGateway:
     """Counts every send it is asked for (thread-safe); accepts all of them."""
 
     name = "recording"
+    rate_limited = False
+
+    def sender_key(self, sms):
+        return "recording"
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -25,6 +29,10 @@ class RecordingGateway:
 
 class ExplodingGateway:
     name = "exploding"
+    rate_limited = False
+
+    def sender_key(self, sms):
+        return "exploding"
 
     def send(self, sms):
         raise RuntimeError("driver bug")

@@ -31,5 +31,9 @@ class SendResult:
 
 class Gateway(Protocol):
     name: str
+    #: Whether the per-sender rate limit applies (a real network does; loopback does not).
+    rate_limited: bool
+
+    def sender_key(self, sms: OutgoingSms) -> str: ...
 
     def send(self, sms: OutgoingSms) -> SendResult: ...

@@ -13,6 +13,10 @@ from .base import OutgoingSms, SendResult
 
 class LoopbackGateway:
     name = "loopback"
+    rate_limited = False
+
+    def sender_key(self, sms: OutgoingSms) -> str:
+        return sms.sender or "loopback"
 
     def send(self, sms: OutgoingSms) -> SendResult:
         return SendResult(ok=True, status="delivered", gateway_message_id=f"LB{uuid.uuid4().hex}")

@@ -1,4 +1,8 @@
-"""Twilio gateway: the only module that imports `twilio` (full version: the Twilio issue)."""
+"""Twilio: the only module that imports `twilio`.
+
+Sends with the official client (`messages.create` with a StatusCallback), validates the
+webhooks' `X-Twilio-Signature` with `RequestValidator`. Errors come back as data.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,42 @@ from ..config import Settings
 from ..errors import ConfigError
 from .base import OutgoingSms, SendResult
 
+# Twilio's texts for the codes we meet most; anything else keeps Twilio's own message.
+ERROR_TEXTS = {
+    "21211": "Invalid 'To' phone number",
+    "21408": "Permission to send an SMS has not been enabled for the region",
+    "21610": "The recipient has opted out (replied STOP)",
+    "21614": "'To' number is not a valid mobile number",
+    "30003": "Unreachable destination handset",
+    "30004": "Message blocked",
+    "30005": "Unknown destination handset",
+    "30006": "Landline or unreachable carrier",
+    "30007": "Message filtered by the carrier",
+    "30008": "Unknown error",
+}
+TEMPORARY_CODES = {"20429", "20500", "20503", "30001"}
+
+
+def error_text(code: str | None, fallback: str | None = None) -> str | None:
+    return ERROR_TEXTS.get(str(code)) if code else fallback or None
+
+
+def check_settings(settings: Settings) -> None:
+    """One clear line naming the variable when the Twilio settings cannot work."""
+    if not settings.twilio_account_sid:
+        raise ConfigError("TWILIO_ACCOUNT_SID is not set (needed with SMSCHAT_GATEWAY=twilio).")
+    if not settings.twilio_auth_token:
+        raise ConfigError("TWILIO_AUTH_TOKEN is not set (needed with SMSCHAT_GATEWAY=twilio).")
+    if not settings.public_url:
+        raise ConfigError("SMSCHAT_PUBLIC_URL is not set: Twilio needs it to reach the webhooks "
+                          "(status callbacks, signature checks).")
+    if not settings.public_url.startswith(("http://", "https://")):
+        raise ConfigError("SMSCHAT_PUBLIC_URL must start with http:// or https://.")
+
 
 class TwilioGateway:
     name = "twilio"
+    rate_limited = True
 
     def __init__(self, client, messaging_service_sid: str | None, status_callback: str | None):
         self.client = client
@@ -20,19 +57,23 @@ class TwilioGateway:
         from twilio.http.http_client import TwilioHttpClient
         from twilio.rest import Client
 
-        if not settings.twilio_account_sid:
-            raise ConfigError("TWILIO_ACCOUNT_SID is not set (needed with SMSCHAT_GATEWAY=twilio).")
-        if not settings.twilio_auth_token:
-            raise ConfigError("TWILIO_AUTH_TOKEN is not set (needed with SMSCHAT_GATEWAY=twilio).")
-        client = Client(settings.twilio_account_sid, settings.twilio_auth_token, http_client=TwilioHttpClient(timeout=15))
+        check_settings(settings)
+        client = Client(
+            settings.twilio_account_sid,
+            settings.twilio_auth_token,
+            http_client=TwilioHttpClient(timeout=settings.twilio_timeout_seconds),
+        )
         if settings.twilio_api_url:
-            # Point the official client at a Twilio-compatible endpoint (or a test server).
+            # A Twilio-compatible endpoint, or a test server: every API request goes there.
             client.api.base_url = settings.twilio_api_url.rstrip("/")
-        callback = f"{settings.public_url.rstrip('/')}/twilio/status" if settings.public_url else None
+        callback = f"{settings.public_url.rstrip('/')}/twilio/status"
         return cls(client, settings.twilio_messaging_service_sid, callback)
 
+    def sender_key(self, sms: OutgoingSms) -> str:
+        return self.messaging_service_sid or sms.sender or "twilio"
+
     def send(self, sms: OutgoingSms) -> SendResult:
-        from twilio.base.exceptions import TwilioRestException
+        from twilio.base.exceptions import TwilioException, TwilioRestException
 
         kwargs = {"to": sms.to, "body": sms.body}
         if self.messaging_service_sid:
@@ -40,15 +81,34 @@ class TwilioGateway:
         elif sms.sender:
             kwargs["from_"] = sms.sender
         else:
-            return SendResult.failure(None, "No sender: set TWILIO_MESSAGING_SERVICE_SID or a project sender number.", retryable=False)
+            return SendResult.failure(
+                None, "No sender: set TWILIO_MESSAGING_SERVICE_SID or give the project a sender number.",
+                retryable=False,
+            )
         if self.status_callback:
             kwargs["status_callback"] = self.status_callback
         try:
             msg = self.client.messages.create(**kwargs)
         except TwilioRestException as exc:
-            retryable = exc.status == 429 or exc.status >= 500 or exc.code == 20429
-            return SendResult.failure(str(exc.code or exc.status), exc.msg or str(exc), retryable=retryable)
-        except Exception as exc:  # transport errors (timeouts, refused connections) are data too
+            code = str(exc.code) if exc.code else None
+            retryable = exc.status == 429 or exc.status >= 500 or code in TEMPORARY_CODES
+            text = error_text(code) or exc.msg or f"HTTP {exc.status}"
+            return SendResult.failure(code or str(exc.status), text, retryable=retryable)
+        except (TwilioException, OSError) as exc:
+            # Timeouts, refused connections: the outcome is unknown to us but nothing was
+            # accepted that we know of; retry with backoff.
+            return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
+        except Exception as exc:  # requests' own errors (ConnectionError, Timeout...)
             return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
         segments = int(msg.num_segments) if getattr(msg, "num_segments", None) else None
         return SendResult(ok=True, status=msg.status or "queued", gateway_message_id=msg.sid, segments=segments)
+
+
+def valid_signature(auth_token: str, urls: list[str], params: dict[str, str], signature: str | None) -> bool:
+    """Twilio's signature over the URL it called and the POST parameters."""
+    from twilio.request_validator import RequestValidator
+
+    if not signature:
+        return False
+    validator = RequestValidator(auth_token)
+    return any(validator.validate(url, params, signature) for url in urls)
