@@ -116,6 +116,7 @@ def worker() -> None:
     """Run the send loop."""
     from .worker import main
 
+    check_config(senders=True)
     main()
 
 
@@ -127,14 +128,27 @@ def webhooks(
     """Run the webhooks app under uvicorn."""
     import uvicorn
 
+    check_config()
     uvicorn.run("smschat.webhooks:app", host=host, port=port or get_settings().webhook_port, log_level="info")
 
 
-def check_config() -> None:
+def check_config(*, senders: bool = False) -> None:
     """Stop early, with one line naming the variable, on a missing or contradictory setting."""
     from .gateways import get_gateway
 
-    get_gateway(get_settings())
+    settings = get_settings()
+    get_gateway(settings)
+    if senders and settings.gateway == "twilio" and not settings.twilio_messaging_service_sid:
+        from sqlalchemy import select
+
+        from .db import session_scope
+        from .models import Project
+
+        with session_scope(readonly=True) as session:
+            for slug, numbers in session.execute(select(Project.slug, Project.sender_numbers)):
+                if not numbers:
+                    raise ConfigError(f"TWILIO_MESSAGING_SERVICE_SID is not set and project {slug!r} has no "
+                                      "sender number: set the variable or give the project a number.")
 
 
 @app.command()
@@ -143,6 +157,7 @@ def up() -> None:
     settings = get_settings()
     check_config()
     _migrate()
+    check_config(senders=True)
     python = sys.executable
     children = {
         "dashboard": [

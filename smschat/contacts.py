@@ -118,6 +118,13 @@ def primary_phone(session: Session, contact: Contact) -> PhoneNumber | None:
     )
 
 
+def is_opted_out(session: Session, project_id: int, e164: str) -> bool:
+    """Did this number reply STOP (and not START since)?"""
+    return bool(session.scalar(
+        select(PhoneNumber.opted_out).where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164)
+    ))
+
+
 def contact_for_number(session: Session, project_id: int, e164: str) -> Contact | None:
     return session.scalar(
         select(Contact)

@@ -28,6 +28,10 @@ class PhoneNumberInUse(ValidationError):
     pass
 
 
+class OptedOut(ValidationError):
+    """The number replied STOP: nothing is sent to it until it replies START."""
+
+
 class NotFound(SmsChatError):
     http_status = 404
 

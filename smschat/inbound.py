@@ -9,11 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import verification
+from . import optout, verification
 from .contacts import contact_for_number, note_message
 from .errors import ValidationError
 from .models import Direction, Message, PhoneNumber, Project, Status, Workflow, utcnow
-from .phones import to_e164
+from .phones import to_e164, try_e164
+from .projects import project_for_number
 from .segments import count_segments
 
 MAX_INBOUND_CHARS = 10_000
@@ -73,9 +74,29 @@ def receive_sms(
         return InboundResult(existing, duplicate=True)
     if contact is not None:
         note_message(session, message)
+    if optout.handle(session, project, contact, message):
+        return InboundResult(message)
+    if contact is not None:
         phone = session.scalar(
             select(PhoneNumber).where(PhoneNumber.project_id == project.id, PhoneNumber.e164 == e164)
         )
         if phone is not None and not phone.verified:
             verification.handle_reply(session, project, contact, phone, message)
     return InboundResult(message)
+
+
+def project_for_inbound(session: Session, to_number: str, from_number: str) -> Project | None:
+    """The project an inbound SMS belongs to: the one that sends from its `To` number, else the
+    one where its `From` number is two-way (a number is two-way in one project only)."""
+    to = try_e164(to_number, None)
+    project = project_for_number(session, to) if to else None
+    if project is not None:
+        return project
+    sender = try_e164(from_number, None)
+    if sender is None:
+        return None
+    return session.scalar(
+        select(Project).join(PhoneNumber, PhoneNumber.project_id == Project.id)
+        .where(PhoneNumber.e164 == sender, PhoneNumber.two_way.is_(True))
+        .limit(1)
+    )

@@ -240,6 +240,9 @@ class Message(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set the moment a worker hands the message to the gateway: an expired claim without it
+    # was never sent and goes back to the queue; with it, the outcome is `unknown`.
+    send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     sent_by: Mapped[WebUser | None] = relationship()
@@ -348,3 +351,18 @@ class SenderSlot(Base):
 
     sender: Mapped[str] = mapped_column(String(64), primary_key=True)
     next_free_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StatusReport(Base):
+    """A delivery report that arrived before the worker recorded the gateway's message id.
+
+    The worker applies it (forward-only) as soon as the id is recorded, so no report is lost.
+    """
+
+    __tablename__ = "status_report"
+
+    gateway_message_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

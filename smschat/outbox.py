@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from .config import get_settings
-from .contacts import note_message, primary_phone
-from .errors import MessageNotFound, ValidationError
+from .contacts import is_opted_out, note_message, primary_phone
+from .errors import MessageNotFound, OptedOut, ValidationError
 from .gateways.base import SendResult
-from .models import Contact, Direction, Message, Project, Status, Workflow, utcnow
+from .models import Contact, Direction, Message, Project, Status, StatusReport, Workflow, utcnow
 from .segments import count_segments, validate_body
 
 STATUS_RANK = {
@@ -32,6 +33,7 @@ STATUS_ALIASES = {
     "scheduled": "queued",
     "read": "delivered",
     "canceled": "failed",
+    "partially_delivered": "sent",
 }
 PENDING = (Status.QUEUED.value, Status.SENDING.value)
 RETRYABLE_STATES = (Status.FAILED.value, Status.UNDELIVERED.value, Status.UNKNOWN.value)
@@ -48,7 +50,7 @@ def normalize_status(status: str) -> str:
 def enqueue(
     session: Session,
     project: Project,
-    contact: Contact,
+    contact: Contact | None,
     body: str,
     *,
     workflow: str | Workflow,
@@ -56,21 +58,25 @@ def enqueue(
     phone_number: str | None = None,
     created_at: datetime | None = None,
 ) -> Message:
-    """Put one outgoing message in the outbox. The worker sends it."""
-    if contact.project_id != project.id:
+    """Put one outgoing message in the outbox. The worker sends it.
+
+    Without a contact (a reply to an unknown sender), `phone_number` says where it goes.
+    """
+    if contact is not None and contact.project_id != project.id:
         raise ValidationError("That contact is not in this project.")
     validate_body(body)
     if phone_number is None:
-        phone = primary_phone(session, contact)
+        phone = primary_phone(session, contact) if contact is not None else None
         if phone is None:
-            raise ValidationError(f"{contact.name} has no phone number.")
-        if phone.opted_out:
-            raise ValidationError(f"{phone.e164} has opted out (sent STOP); nothing can be sent to it.")
+            raise ValidationError(f"{contact.name if contact else 'This contact'} has no phone number.")
         phone_number = phone.e164
+    if is_opted_out(session, project.id, phone_number):
+        raise OptedOut(f"Not sent: {phone_number} has opted out (replied STOP); nothing can be sent to it "
+                       "until it replies START.")
     info = count_segments(body)
     message = Message(
         project_id=project.id,
-        contact_id=contact.id,
+        contact_id=contact.id if contact is not None else None,
         phone_number=phone_number,
         direction=Direction.OUT.value,
         body=body,
@@ -127,6 +133,7 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
             status_at=now,
             claimed_by=worker_id,
             lease_expires_at=now + timedelta(seconds=lease_seconds),
+            send_started_at=None,
             attempts=Message.attempts + 1,
         )
         .execution_options(synchronize_session=False)
@@ -140,13 +147,20 @@ def backoff_seconds(attempts: int) -> float:
     return min(settings.retry_cap_seconds, settings.retry_base_seconds * 2 ** max(0, attempts - 1))
 
 
-def renew_lease(session: Session, message_id: int, worker_id: str, *, now: datetime | None = None) -> bool:
-    """Still ours? Extend the claim just before sending; False if it expired meanwhile."""
+def renew_lease(session: Session, message_id: int, worker_id: str, *, start: bool = False,
+                now: datetime | None = None) -> bool:
+    """Still ours? Extend the claim; with `start`, also mark the hand-over to the gateway.
+
+    False if the claim expired meanwhile (the message is back in the queue or `unknown`).
+    """
     now = now or utcnow()
+    values = {"lease_expires_at": now + timedelta(seconds=get_settings().send_lease_seconds)}
+    if start:
+        values["send_started_at"] = now
     result = session.execute(
         update(Message)
         .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value)
-        .values(lease_expires_at=now + timedelta(seconds=get_settings().send_lease_seconds))
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)
@@ -196,7 +210,8 @@ def apply_status_update(
     error_message: str | None = None,
     now: datetime | None = None,
 ) -> Message | None:
-    """Apply a delivery report forward-only. Returns the message, or None if unknown."""
+    """Apply a delivery report forward-only. Returns the message, or None if its id is not
+    recorded yet: then the report is kept and applied once the worker records the id."""
     new = normalize_status(status)
     message = session.scalar(
         select(Message)
@@ -205,23 +220,73 @@ def apply_status_update(
         .execution_options(populate_existing=True)
     )
     if message is None:
+        _keep_early_report(session, gateway_message_id, new, error_code, error_message, now or utcnow())
         return None
-    if STATUS_RANK[new] > STATUS_RANK.get(message.status, 0):
-        message.status = new
-        message.status_at = now or utcnow()
-        if new in (Status.FAILED.value, Status.UNDELIVERED.value):
-            message.error_code = error_code
-            message.error_message = error_message
-        session.flush()
+    _apply(message, new, error_code, error_message, now or utcnow())
+    session.flush()
     return message
 
 
-def expire_leases(session: Session, *, now: datetime | None = None) -> int:
-    """A claim whose worker died: the outcome is lost, so mark it `unknown`, never re-send silently."""
+def _apply(message: Message, new: str, error_code: str | None, error_message: str | None, now: datetime) -> None:
+    if STATUS_RANK[new] > STATUS_RANK.get(message.status, 0):
+        message.status = new
+        message.status_at = now
+        if new in (Status.FAILED.value, Status.UNDELIVERED.value):
+            message.error_code = error_code
+            message.error_message = error_message
+
+
+def _keep_early_report(session: Session, sid: str, status: str, error_code, error_message, now: datetime) -> None:
+    report = session.get(StatusReport, sid, with_for_update=True)
+    if report is None:
+        try:
+            with session.begin_nested():
+                session.add(StatusReport(gateway_message_id=sid, status=status, error_code=error_code,
+                                         error_message=error_message, received_at=now))
+            return
+        except IntegrityError:  # the same report, delivered twice at once
+            report = session.get(StatusReport, sid, with_for_update=True, populate_existing=True)
+    if STATUS_RANK[status] > STATUS_RANK[report.status]:
+        report.status, report.error_code, report.error_message = status, error_code, error_message
+    session.flush()
+
+
+EARLY_REPORT_DAYS = 7
+
+
+def apply_early_reports(session: Session, *, now: datetime | None = None) -> int:
+    """Apply kept reports whose message id is now recorded; drop week-old strays."""
     now = now or utcnow()
-    result = session.execute(
+    rows = session.execute(
+        select(StatusReport, Message)
+        .join(Message, Message.gateway_message_id == StatusReport.gateway_message_id)
+        .with_for_update(skip_locked=True)
+        .limit(500)
+    ).all()
+    for report, message in rows:
+        _apply(message, report.status, report.error_code, report.error_message, report.received_at)
+        session.delete(report)
+    session.execute(
+        delete(StatusReport).where(StatusReport.received_at < now - timedelta(days=EARLY_REPORT_DAYS))
+    )
+    session.flush()
+    return len(rows)
+
+
+def expire_leases(session: Session, *, now: datetime | None = None) -> int:
+    """Claims whose worker died. Never handed to the gateway: back to the queue. Handed over
+    but no answer recorded: the outcome is lost, so `unknown`, never re-sent silently."""
+    now = now or utcnow()
+    expired = (Message.status == Status.SENDING.value, Message.lease_expires_at < now)
+    requeued = session.execute(
         update(Message)
-        .where(Message.status == Status.SENDING.value, Message.lease_expires_at < now)
+        .where(*expired, Message.send_started_at.is_(None))
+        .values(status=Status.QUEUED.value, status_at=now, claimed_by=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount or 0
+    lost = session.execute(
+        update(Message)
+        .where(*expired, Message.send_started_at.is_not(None))
         .values(
             status=Status.UNKNOWN.value,
             status_at=now,
@@ -230,8 +295,8 @@ def expire_leases(session: Session, *, now: datetime | None = None) -> int:
             error_message="The worker stopped before recording the gateway's answer; check before retrying.",
         )
         .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
+    ).rowcount or 0
+    return requeued + lost
 
 
 def retry(session: Session, project_id: int, message_id: int) -> Message:

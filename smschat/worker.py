@@ -13,10 +13,11 @@ import uuid
 from sqlalchemy import select
 
 from . import outbox, ratelimit
+from .contacts import is_opted_out
 from .config import get_settings
 from .db import session_scope
 from .gateways import Gateway, OutgoingSms, SendResult, get_gateway
-from .models import Message, PhoneNumber, Project, utcnow
+from .models import Message, Project, utcnow
 
 log = logging.getLogger("smschat.worker")
 
@@ -26,11 +27,13 @@ def worker_id() -> str:
 
 
 def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None) -> int:
-    """One round: expire dead claims, claim a batch, send it. Returns how many were sent or failed."""
+    """One round: expire dead claims, apply early delivery reports, claim a batch, send it.
+    Returns how many were sent or failed."""
     settings = get_settings()
     wid = wid or worker_id()
     with session_scope(url) as session:
         outbox.expire_leases(session)
+        outbox.apply_early_reports(session)
     with session_scope(url) as session:
         ids = outbox.claim_batch(
             session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
@@ -44,23 +47,27 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None) -> N
     start = None
     with session_scope(url) as session:
         if not outbox.renew_lease(session, message_id, wid):
-            return  # our claim expired meanwhile: it is `unknown` now, for a person to retry
+            return  # our claim expired meanwhile; another round owns it now
         message, project = session.execute(
             select(Message, Project).join(Project, Project.id == Message.project_id).where(Message.id == message_id)
         ).one()
         sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
                           sender=(project.sender_numbers or [None])[0])
-        if opted_out(session, project.id, message.phone_number):
+        if is_opted_out(session, project.id, message.phone_number):
             # It opted out after the message was queued: never send, say why.
-            result = SendResult.failure("21610", "The recipient has opted out (replied STOP)", retryable=False)
+            result = SendResult.failure("21610", OPTED_OUT_TEXT, retryable=False)
             outbox.record_send_result(session, message_id, result).gateway = gateway.name
             return
-        if gateway.rate_limited:
+        if gateway.rate_limited and project.rate_limit > 0:
             start = ratelimit.reserve(session, gateway.sender_key(sms), message.segments, project.rate_limit)
     if start is not None:
         wait = (start - utcnow()).total_seconds()
         if wait > 0:
             time.sleep(wait)
+    # Mark the hand-over in its own commit: from here on a crash leaves `unknown`, not a re-send.
+    with session_scope(url) as session:
+        if not outbox.renew_lease(session, message_id, wid, start=True):
+            return
     try:
         result = gateway.send(sms)
     except Exception as exc:  # a gateway bug must not lose the message
@@ -70,10 +77,7 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None) -> N
         outbox.record_send_result(session, message_id, result).gateway = gateway.name
 
 
-def opted_out(session, project_id: int, e164: str) -> bool:
-    return bool(session.scalar(
-        select(PhoneNumber.opted_out).where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164)
-    ))
+OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
 
 
 def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None) -> None:

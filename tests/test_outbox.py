@@ -99,12 +99,13 @@ def test_permanent_failure_fails_at_once(session, project, agent, marie):
     assert (msg.status, msg.attempts) == ("failed", 1)
 
 
-def test_expired_claim_becomes_unknown_and_can_be_retried(session, project, agent, marie):
+def test_expired_claim_handed_to_the_gateway_becomes_unknown_and_can_be_retried(session, project, agent, marie):
     [mid] = _queue(session, project, agent, marie)
     outbox.claim_batch(session, "dead-worker", lease_seconds=5)
+    assert outbox.renew_lease(session, mid, "dead-worker", start=True)
     session.commit()
     assert outbox.expire_leases(session) == 0
-    assert outbox.expire_leases(session, now=utcnow() + timedelta(seconds=10)) == 1
+    assert outbox.expire_leases(session, now=utcnow() + timedelta(minutes=10)) == 1
     session.commit()
     session.expire_all()
     assert session.get(Message, mid).status == "unknown"
@@ -112,6 +113,40 @@ def test_expired_claim_becomes_unknown_and_can_be_retried(session, project, agen
     outbox.retry(session, project.id, mid)
     session.commit()
     assert _claim(session) == [mid]
+
+
+def test_expired_claim_never_handed_over_goes_back_to_the_queue(session, project, agent, marie):
+    from smschat import contacts
+
+    other = contacts.create_contact(session, project, "mobile_worker", "joe", username="joe")
+    contacts.register_phone(session, project, other, "+17033996501", verified=True)
+    [first] = _queue(session, project, agent, marie)
+    second = chat.send_chat_message(session, project.id, other.id, agent.id, "to joe").id
+    session.commit()
+    assert outbox.claim_batch(session, "dead-worker", lease_seconds=5) == [first, second]
+    assert outbox.renew_lease(session, first, "dead-worker", start=True)  # died while sending the first
+    session.commit()
+    assert outbox.expire_leases(session, now=utcnow() + timedelta(minutes=10)) == 2
+    session.commit()
+    session.expire_all()
+    assert (session.get(Message, first).status, session.get(Message, second).status) == ("unknown", "queued")
+    assert _claim(session) == [second]
+    assert not outbox.renew_lease(session, first, "dead-worker", start=True)  # the dead claim is gone
+
+
+def test_delivery_report_before_the_id_is_recorded_is_kept_and_applied(session, project, agent, marie):
+    [mid] = _queue(session, project, agent, marie)
+    _claim(session)
+    assert outbox.apply_status_update(session, "SMearly", "delivered") is None  # the callback won the race
+    session.commit()
+    msg = outbox.record_send_result(session, mid, SendResult(ok=True, status="queued", gateway_message_id="SMearly"))
+    session.commit()
+    assert msg.status == "sent"
+    assert outbox.apply_early_reports(session) == 1
+    session.commit()
+    session.expire_all()
+    assert session.get(Message, mid).status == "delivered"
+    assert outbox.apply_early_reports(session) == 0  # applied once, then gone
 
 
 def test_retry_is_refused_for_delivered_or_foreign_messages(session, project, agent, marie):

@@ -26,21 +26,31 @@ ERROR_TEXTS = {
 TEMPORARY_CODES = {"20429", "20500", "20503", "30001"}
 
 
-def error_text(code: str | None, fallback: str | None = None) -> str | None:
-    return ERROR_TEXTS.get(str(code)) if code else fallback or None
+def error_text(code: str | None) -> str | None:
+    """Status callbacks carry only the code: give the chat Twilio's words for it."""
+    if not code:
+        return None
+    return ERROR_TEXTS.get(str(code), f"Twilio error {code}")
 
 
 def check_settings(settings: Settings) -> None:
     """One clear line naming the variable when the Twilio settings cannot work."""
     if not settings.twilio_account_sid:
         raise ConfigError("TWILIO_ACCOUNT_SID is not set (needed with SMSCHAT_GATEWAY=twilio).")
+    if not settings.twilio_account_sid.startswith("AC"):
+        raise ConfigError("TWILIO_ACCOUNT_SID must start with 'AC' (the Account SID, not an API key).")
     if not settings.twilio_auth_token:
         raise ConfigError("TWILIO_AUTH_TOKEN is not set (needed with SMSCHAT_GATEWAY=twilio).")
+    sid = settings.twilio_messaging_service_sid
+    if sid is not None and not sid.startswith("MG"):
+        raise ConfigError("TWILIO_MESSAGING_SERVICE_SID must start with 'MG' (or be unset to send from "
+                          "the project's sender number).")
     if not settings.public_url:
         raise ConfigError("SMSCHAT_PUBLIC_URL is not set: Twilio needs it to reach the webhooks "
                           "(status callbacks, signature checks).")
-    if not settings.public_url.startswith(("http://", "https://")):
-        raise ConfigError("SMSCHAT_PUBLIC_URL must start with http:// or https://.")
+    for name, url in (("SMSCHAT_PUBLIC_URL", settings.public_url), ("SMSCHAT_TWILIO_API_URL", settings.twilio_api_url)):
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ConfigError(f"{name} must start with http:// or https://.")
 
 
 class TwilioGateway:
@@ -73,7 +83,7 @@ class TwilioGateway:
         return self.messaging_service_sid or sms.sender or "twilio"
 
     def send(self, sms: OutgoingSms) -> SendResult:
-        from twilio.base.exceptions import TwilioException, TwilioRestException
+        from twilio.base.exceptions import TwilioRestException
 
         kwargs = {"to": sms.to, "body": sms.body}
         if self.messaging_service_sid:
@@ -92,13 +102,9 @@ class TwilioGateway:
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code else None
             retryable = exc.status == 429 or exc.status >= 500 or code in TEMPORARY_CODES
-            text = error_text(code) or exc.msg or f"HTTP {exc.status}"
+            text = exc.msg or error_text(code) or f"HTTP {exc.status}"
             return SendResult.failure(code or str(exc.status), text, retryable=retryable)
-        except (TwilioException, OSError) as exc:
-            # Timeouts, refused connections: the outcome is unknown to us but nothing was
-            # accepted that we know of; retry with backoff.
-            return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
-        except Exception as exc:  # requests' own errors (ConnectionError, Timeout...)
+        except Exception as exc:  # noqa: BLE001 - timeouts, refused connections: data, retried
             return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
         segments = int(msg.num_segments) if getattr(msg, "num_segments", None) else None
         return SendResult(ok=True, status=msg.status or "queued", gateway_message_id=msg.sid, segments=segments)
