@@ -188,3 +188,44 @@ def webhook_server(db_url):
     yield base
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# --- Twilio -------------------------------------------------------------------------------
+
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "test-auth-token-12345"
+PUBLIC_URL = "https://sms.example.org"
+
+
+@pytest.fixture
+def fake_twilio():
+    """A fake Twilio Messages API under a real uvicorn (tests/fake_twilio.py)."""
+    from .fake_twilio import FakeTwilio
+
+    fake = FakeTwilio()
+    fake.start(free_port())
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def twilio_env(db_url, fake_twilio, monkeypatch):
+    """The process configured for Twilio, talking to the fake API; quick retries."""
+    env = {
+        "SMSCHAT_GATEWAY": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "SMSCHAT_PUBLIC_URL": PUBLIC_URL,
+        "SMSCHAT_TWILIO_API_URL": fake_twilio.url,
+        "SMSCHAT_RETRY_BASE_SECONDS": "0.01",
+        "SMSCHAT_RETRY_CAP_SECONDS": "0.05",
+        "SMSCHAT_TWILIO_TIMEOUT_SECONDS": "1",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("TWILIO_MESSAGING_SERVICE_SID", raising=False)
+    reload_settings()
+    yield env
+    for key in env:
+        monkeypatch.delenv(key, raising=False)
+    reload_settings()

@@ -6,6 +6,8 @@ webhooks' `X-Twilio-Signature` with `RequestValidator`. Errors come back as data
 
 from __future__ import annotations
 
+import re
+
 from ..config import Settings
 from ..errors import ConfigError
 from .base import OutgoingSms, SendResult
@@ -102,7 +104,8 @@ class TwilioGateway:
         except TwilioRestException as exc:
             code = str(exc.code) if exc.code else None
             retryable = exc.status == 429 or exc.status >= 500 or code in TEMPORARY_CODES
-            text = exc.msg or error_text(code) or f"HTTP {exc.status}"
+            # The client prefixes Twilio's own words with "Unable to create record: ".
+            text = re.sub(r"^Unable to \w+ record: ", "", exc.msg or "") or error_text(code) or f"HTTP {exc.status}"
             return SendResult.failure(code or str(exc.status), text, retryable=retryable)
         except Exception as exc:  # noqa: BLE001 - timeouts, refused connections: data, retried
             return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)

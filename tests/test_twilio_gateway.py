@@ -1,0 +1,181 @@
+"""The real `twilio` client, driven by the worker, against a local fake Twilio API."""
+
+import time
+from datetime import timedelta
+
+import pytest
+
+from smschat import chat, contacts, outbox, ratelimit, worker
+from smschat.config import get_settings
+from smschat.errors import ConfigError
+from smschat.gateways import get_gateway
+from smschat.gateways.twilio import check_settings
+from smschat.models import Message, utcnow
+
+from .conftest import PUBLIC_URL, TWILIO_SID
+from .fake_twilio import twilio_error
+
+
+def _send(session, project, agent, contact, body="Did you complete your supervisions today?"):
+    message = chat.send_chat_message(session, project.id, contact.id, agent.id, body)
+    session.commit()
+    return message.id
+
+
+def _drain(rounds=1):
+    gateway = get_gateway()
+    for _ in range(rounds):
+        worker.run_once(gateway)
+
+
+def _message(session, mid):
+    session.rollback()
+    return session.get(Message, mid, populate_existing=True)
+
+
+def test_a_chat_message_goes_out_through_twilio_with_a_status_callback(twilio_env, fake_twilio, session, project, agent, marie):
+    mid = _send(session, project, agent, marie, "Did you complete your supervisions today? " * 4)
+    _drain()
+    [seen] = fake_twilio.requests
+    assert seen.account == TWILIO_SID
+    assert seen.form["To"] == "+17033996500"
+    assert seen.form["From"] == "+15005550006"  # the project's sender number
+    assert seen.form["Body"].startswith("Did you complete")
+    assert seen.form["StatusCallback"] == f"{PUBLIC_URL}/twilio/status"
+    msg = _message(session, mid)
+    assert msg.status == "sent" and msg.gateway == "twilio"
+    assert msg.gateway_message_id.startswith("SM") and msg.segments == 2
+
+
+def test_a_messaging_service_replaces_the_sender_number(twilio_env, fake_twilio, session, project, agent, marie, monkeypatch):
+    monkeypatch.setenv("TWILIO_MESSAGING_SERVICE_SID", "MG" + "1" * 32)
+    get_settings.cache_clear()
+    _send(session, project, agent, marie)
+    _drain()
+    [seen] = fake_twilio.requests
+    assert seen.form["MessagingServiceSid"] == "MG" + "1" * 32 and "From" not in seen.form
+
+
+@pytest.mark.parametrize(
+    "code,text",
+    [
+        (21211, "The 'To' number +17033996500 is not a valid phone number."),
+        (21610, "Attempt to send to unsubscribed recipient"),
+        (21614, "'To' number is not a valid mobile number"),
+        (21408, "Permission to send an SMS has not been enabled for the region indicated by the 'To' number"),
+    ],
+)
+def test_a_permanent_error_fails_at_once_and_the_chat_shows_why(twilio_env, fake_twilio, session, project, agent, marie, code, text):
+    fake_twilio.answer_next(twilio_error(400, code, text))
+    mid = _send(session, project, agent, marie)
+    _drain(rounds=3)
+    assert len(fake_twilio.requests) == 1  # never retried
+    msg = _message(session, mid)
+    assert (msg.status, msg.error_code, msg.error_message, msg.attempts) == ("failed", str(code), text, 1)
+    [line] = chat.get_history(session, project.id, marie.id)
+    assert line.status == "failed" and line.error == f"[{code}] {text}"
+
+
+def test_too_many_requests_is_retried_with_backoff_then_sent(twilio_env, fake_twilio, session, project, agent, marie):
+    fake_twilio.answer_next(twilio_error(429, 20429, "Too Many Requests"))
+    mid = _send(session, project, agent, marie)
+    _drain()
+    msg = _message(session, mid)
+    assert (msg.status, msg.error_code) == ("queued", "20429") and msg.next_attempt_at > msg.created_at
+    time.sleep(0.05)
+    _drain()
+    msg = _message(session, mid)
+    assert (msg.status, msg.attempts, msg.error_code) == ("sent", 2, None)
+    assert len(fake_twilio.requests) == 2
+
+
+def test_a_server_error_forever_is_retried_up_to_the_cap_then_failed(twilio_env, fake_twilio, session, project, agent, marie, monkeypatch):
+    monkeypatch.setenv("SMSCHAT_MAX_SEND_ATTEMPTS", "3")
+    get_settings.cache_clear()
+    fake_twilio.answer_next(*[twilio_error(500, None, "Internal Server Error")] * 10)
+    mid = _send(session, project, agent, marie)
+    for _ in range(6):
+        _drain()
+        time.sleep(0.06)
+    msg = _message(session, mid)
+    assert (msg.status, msg.attempts, msg.error_code) == ("failed", 3, "500")
+    assert len(fake_twilio.requests) == 3
+
+
+def test_a_timeout_is_retried_and_the_message_goes_out_once_twilio_answers(twilio_env, fake_twilio, session, project, agent, marie):
+    fake_twilio.delay = 1.5  # the client gives up after 1 s
+    mid = _send(session, project, agent, marie)
+    _drain()
+    msg = _message(session, mid)
+    assert msg.status == "queued" and "Timeout" in msg.error_message
+    fake_twilio.delay = 0
+    time.sleep(0.06)
+    _drain()
+    assert _message(session, mid).status == "sent"
+
+
+def test_nothing_goes_to_a_number_that_opted_out_after_the_message_was_queued(twilio_env, fake_twilio, session, project, agent, marie):
+    mid = _send(session, project, agent, marie)
+    marie.phone_numbers[0].opted_out = True
+    session.commit()
+    _drain()
+    assert fake_twilio.requests == []
+    msg = _message(session, mid)
+    assert msg.status == "failed" and "opted out" in msg.error_message
+
+
+def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, project, agent, marie):
+    project.rate_limit = 10.0  # segments per second
+    others = []
+    for i in range(3):
+        c = contacts.create_contact(session, project, "case", f"case {i}")
+        contacts.register_phone(session, project, c, f"+1703399660{i}")
+        others.append(c)
+    session.commit()
+    _send(session, project, agent, others[0], "x" * 400)  # 3 segments: the next waits 0.3 s
+    _send(session, project, agent, others[1], "short")
+    _send(session, project, agent, others[2], "short")
+    _drain()
+    times = [r.at for r in fake_twilio.requests]
+    assert len(times) == 3
+    assert times[1] - times[0] >= 0.28 and times[2] - times[1] >= 0.08
+
+
+def test_reservations_space_sends_by_segments_across_workers(session, project):
+    now = utcnow()
+    first = ratelimit.reserve(session, "+15005550006", 3, 1.0, now=now)
+    second = ratelimit.reserve(session, "+15005550006", 1, 1.0, now=now)
+    other_sender = ratelimit.reserve(session, "+15005550007", 1, 1.0, now=now)
+    assert (first, second - now, other_sender) == (now, timedelta(seconds=3), now)
+    later = now + timedelta(seconds=60)  # an idle sender does not bank credit
+    assert ratelimit.reserve(session, "+15005550006", 1, 1.0, now=later) == later
+
+
+def test_messages_to_one_contact_leave_in_order(twilio_env, fake_twilio, session, project, agent, marie):
+    fake_twilio.answer_next(twilio_error(503, None, "Service Unavailable"))
+    ids = [_send(session, project, agent, marie, f"message {i}") for i in range(4)]
+    for _ in range(10):
+        _drain()
+        time.sleep(0.03)
+    assert fake_twilio.bodies() == [f"message {i}" for i in range(4)]
+    assert {_message(session, mid).status for mid in ids} == {"sent"}
+
+
+@pytest.mark.parametrize(
+    "env,variable",
+    [
+        ({"TWILIO_ACCOUNT_SID": ""}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_ACCOUNT_SID": "SK123"}, "TWILIO_ACCOUNT_SID"),
+        ({"TWILIO_AUTH_TOKEN": ""}, "TWILIO_AUTH_TOKEN"),
+        ({"SMSCHAT_PUBLIC_URL": ""}, "SMSCHAT_PUBLIC_URL"),
+        ({"SMSCHAT_PUBLIC_URL": "sms.example.org"}, "SMSCHAT_PUBLIC_URL"),
+        ({"SMSCHAT_TWILIO_API_URL": "localhost:9"}, "SMSCHAT_TWILIO_API_URL"),
+        ({"TWILIO_MESSAGING_SERVICE_SID": "PN123"}, "TWILIO_MESSAGING_SERVICE_SID"),
+    ],
+)
+def test_a_missing_or_contradictory_setting_names_the_variable(twilio_env, monkeypatch, env, variable):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match=variable):
+        check_settings(get_settings())
