@@ -60,6 +60,7 @@ async def _form(request: Request, required: tuple[str, ...]) -> dict[str, str]:
     if len(body) > MAX_FORM_BYTES:
         raise _Refused("Request body too large.")
     try:
+        body.decode("utf-8")
         form = await request.form()
     except Exception:  # noqa: BLE001 - whatever the parser chokes on is the sender's fault
         raise _Refused("Malformed form body.") from None

@@ -1,0 +1,43 @@
+"""Messages from numbers no contact owns: kept, never dropped, and listed for staff."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from .chat import ChatLine, phone_thread
+from .models import Direction, Message
+
+
+@dataclass(frozen=True)
+class UnknownSender:
+    phone_number: str
+    messages: int
+    last_at: datetime
+    last_body: str
+
+
+def list_unknown_senders(session: Session, project_id: int, *, limit: int = 200) -> list[UnknownSender]:
+    """Numbers that wrote to us without being a contact, newest first (a partial index serves it)."""
+    unknown = (Message.project_id == project_id, Message.direction == Direction.IN.value, Message.contact_id.is_(None))
+    per_number = (
+        select(Message.phone_number, func.count().label("n"), func.max(Message.id).label("last_id"))
+        .where(*unknown)
+        .group_by(Message.phone_number)
+        .subquery()
+    )
+    rows = session.execute(
+        select(per_number.c.phone_number, per_number.c.n, Message.created_at, Message.body)
+        .join(Message, Message.id == per_number.c.last_id)
+        .order_by(per_number.c.last_id.desc())
+        .limit(limit)
+    )
+    return [UnknownSender(number, n, at, body) for number, n, at, body in rows]
+
+
+def thread(session: Session, project_id: int, e164: str, *, limit: int = 100) -> list[ChatLine]:
+    """Everything to and from one unknown number, oldest first."""
+    return phone_thread(session, project_id, e164, limit=limit)
