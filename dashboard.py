@@ -16,6 +16,7 @@ PAGES = {
     "contacts": st.Page("pages/contacts.py", title="Contacts", icon=":material/group:", default=True),
     "chat": st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
+    "unknown_senders": st.Page("pages/unknown_senders.py", title="Unknown senders", icon=":material/contact_support:"),
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
 }
@@ -25,6 +26,7 @@ PAGE_ACTIONS = {
     "contacts": Action.VIEW_CONTACTS,
     "chat": Action.CHAT,
     "simulator": Action.SIMULATE,
+    "unknown_senders": Action.VIEW_CONTACTS,
     "manage_contacts": Action.MANAGE_CONTACTS,
     "users": Action.MANAGE_USERS,
 }

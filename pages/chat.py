@@ -50,12 +50,17 @@ try:
         threshold, template = settings.message_counter_threshold, get_template(settings.chat_template)
         opened_at = chat.latest_id(session, me.project_id, contact_id)
         unread_after = reads.last_read_id(session, me.project_id, me.user_id, contact_id)
+        phone = contacts.primary_phone(session, contact)
+        opted_out = phone is not None and phone.opted_out
 except SmsChatError as exc:
     st.error(str(exc))
     st.stop()
 
 st.set_page_config(page_title=title)
 plain_heading(title)
+if opted_out:
+    st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
+               icon=":material/block:")
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.

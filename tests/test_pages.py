@@ -167,3 +167,24 @@ def test_manage_contacts_page_adds_a_case_and_lists_unverified_workers(db_url, s
 def test_manage_contacts_page_refuses_an_agent(db_url, project, agent):
     at = _as(app("pages/manage_contacts.py"), agent, project).run()
     assert "Your role (agent) cannot manage contacts." in [e.value for e in at.error]
+
+
+def test_unknown_senders_page_lists_numbers_that_are_no_contact(db_url, session, project, agent, marie):
+    inbound.receive_sms(session, project, "+14155550123", "<b>who</b> is this?")
+    inbound.receive_sms(session, project, "+17033996500", "marie is known")
+    session.commit()
+    at = _as(app("pages/unknown_senders.py"), agent, project).run()
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame["Phone Number"]) == ["+14155550123"] and list(frame["Last text"]) == ["<b>who</b> is this?"]
+    assert list(at.dataframe[1].value["Message"]) == ["<b>who</b> is this?"]
+
+
+def test_chat_page_says_when_the_number_opted_out(db_url, session, project, agent, marie):
+    inbound.receive_sms(session, project, "+17033996500", "STOP")
+    session.commit()
+    at = _as(app("pages/chat.py"), agent, project)
+    at.query_params["contact"] = str(marie.id)
+    at.run()
+    assert not at.exception
+    assert any("replied STOP" in w.value for w in at.warning)
