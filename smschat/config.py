@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     twilio_timeout_seconds: float = Field(default=15.0, gt=0)
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_cap_seconds: float = Field(default=300.0, gt=0)
-    max_send_attempts: int = Field(default=5, ge=1, le=50)
+    max_send_attempts: int = Field(default=8, ge=1, le=50)
     # How often the open chat asks for new messages.
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
 
