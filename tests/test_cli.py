@@ -75,6 +75,21 @@ def test_up_with_twilio_but_no_credentials_stops_with_one_line(tmp_path):
     ]
 
 
+def test_up_with_twilio_and_a_project_without_sender_or_service_names_the_variable(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    env = {**os.environ, "SMSCHAT_DATABASE_URL": url}
+    subprocess.run([sys.executable, "-m", "smschat", "init"], capture_output=True, env=env, timeout=60, check=True)
+    env.update({"SMSCHAT_GATEWAY": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t",
+                "SMSCHAT_PUBLIC_URL": "https://sms.example.org"})
+    env.pop("TWILIO_MESSAGING_SERVICE_SID", None)
+    r = subprocess.run([sys.executable, "-m", "smschat", "up"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "configuration error: TWILIO_MESSAGING_SERVICE_SID is not set and project 'main' has no sender number: "
+        "set the variable or give the project a number."
+    ]
+
+
 def test_up_runs_dashboard_webhooks_and_worker_and_stops_them_together(tmp_path):
     dash, hook = free_port(), free_port()
     env = {**os.environ, "SMSCHAT_DATABASE_URL": f"sqlite:///{tmp_path}/up.db",
