@@ -17,7 +17,7 @@ from .contacts import is_opted_out
 from .config import get_settings
 from .db import session_scope
 from .gateways import Gateway, OutgoingSms, SendResult, get_gateway
-from .models import Message, Project, utcnow
+from .models import Message, Project, Status, utcnow
 
 log = logging.getLogger("smschat.worker")
 
@@ -34,47 +34,63 @@ def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None
     with session_scope(url) as session:
         outbox.expire_leases(session)
         outbox.apply_early_reports(session)
-    with session_scope(url) as session:
         ids = outbox.claim_batch(
             session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
         )
+    done: tuple[int, SendResult] | None = None
     for message_id in ids:
-        _send_one(gateway, wid, message_id, url)
+        done = _send_one(gateway, wid, message_id, url, done)
+    if done is not None:
+        with session_scope(url) as session:
+            _record(session, gateway, done)
     return len(ids)
 
 
-def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None) -> None:
+def _record(session, gateway: Gateway, done: tuple[int, SendResult]) -> None:
+    outbox.record_send_result(session, done[0], done[1]).gateway = gateway.name
+
+
+def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
+              previous: tuple[int, SendResult] | None) -> tuple[int, SendResult] | None:
+    """Send one claimed message; returns its result, to be recorded in the next transaction.
+
+    The previous message's result is recorded in the same transaction that marks this one's
+    hand-over: one commit per message (each commit is a disk flush on PostgreSQL).
+    """
     start = None
     with session_scope(url) as session:
-        if not outbox.renew_lease(session, message_id, wid):
-            return  # our claim expired meanwhile; another round owns it now
-        message, project = session.execute(
-            select(Message, Project).join(Project, Project.id == Message.project_id).where(Message.id == message_id)
-        ).one()
+        if previous is not None:
+            _record(session, gateway, previous)
+        row = session.execute(
+            select(Message, Project).join(Project, Project.id == Message.project_id)
+            .where(Message.id == message_id, Message.claimed_by == wid, Message.status == Status.SENDING.value)
+        ).one_or_none()
+        if row is None:
+            return None  # our claim expired meanwhile; another round owns it now
+        message, project = row
         sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
                           sender=(project.sender_numbers or [None])[0])
         if is_opted_out(session, project.id, message.phone_number):
             # It opted out after the message was queued: never send, say why.
-            result = SendResult.failure("21610", OPTED_OUT_TEXT, retryable=False)
-            outbox.record_send_result(session, message_id, result).gateway = gateway.name
-            return
+            return message_id, SendResult.failure("21610", OPTED_OUT_TEXT, retryable=False)
         if gateway.rate_limited and project.rate_limit > 0:
             start = ratelimit.reserve(session, gateway.sender_key(sms), message.segments, project.rate_limit)
+        else:
+            # Mark the hand-over: from here on a crash leaves `unknown`, never a silent re-send.
+            outbox.renew_lease(session, message_id, wid, start=True)
     if start is not None:
         wait = (start - utcnow()).total_seconds()
         if wait > 0:
             time.sleep(wait)
-    # Mark the hand-over in its own commit: from here on a crash leaves `unknown`, not a re-send.
-    with session_scope(url) as session:
-        if not outbox.renew_lease(session, message_id, wid, start=True):
-            return
+        with session_scope(url) as session:
+            if not outbox.renew_lease(session, message_id, wid, start=True):
+                return None  # the wait outlived the claim: it is back in the queue, untouched
     try:
         result = gateway.send(sms)
     except Exception as exc:  # a gateway bug must not lose the message
         log.exception("gateway %s raised for message %s", gateway.name, message_id)
         result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
-    with session_scope(url) as session:
-        outbox.record_send_result(session, message_id, result).gateway = gateway.name
+    return message_id, result
 
 
 OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."

@@ -103,3 +103,10 @@ class FakeTwilio:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+if __name__ == "__main__":  # `python -m tests.fake_twilio PORT`: the fake on its own (benchmarks)
+    import sys
+
+    fake = FakeTwilio()
+    uvicorn.run(fake.app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")

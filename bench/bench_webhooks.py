@@ -1,0 +1,138 @@
+"""Inbound Twilio webhooks per second through uvicorn (signature check, routing, idempotent
+store) on SQLite and PostgreSQL, beside a bare Starlette endpoint that only parses the form.
+
+    python bench/bench_webhooks.py [--contacts 100000 --messages 1000000] [--requests 2000] [--concurrency 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+from common import ROOT, scratch_database
+from generate import generate
+from report import report
+from twilio.request_validator import RequestValidator
+
+from smschat.db import session_scope
+from smschat.models import PhoneNumber, Project
+
+TOKEN = "bench-auth-token"
+PUBLIC = "https://sms.example.org"
+SENDER = "+15005550006"
+
+
+def bare_app():
+    """The baseline: the same transport, form parsing and TwiML answer, no work."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def inbound(request):
+        await request.form()
+        return Response('<?xml version="1.0" encoding="UTF-8"?><Response></Response>', media_type="text/xml")
+
+    return Starlette(routes=[Route("/twilio/inbound", inbound, methods=["POST"])])
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(app: str, env: dict) -> tuple[subprocess.Popen, str]:
+    port = _port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, *(["--factory"] if app.endswith("bare_app") else []),
+         "--port", str(port), "--log-level", "warning", "--no-access-log", "--app-dir", str(ROOT / "bench")],
+        cwd=ROOT, env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(200):
+        try:
+            httpx.post(base + "/nothing", timeout=0.5)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    return proc, base
+
+
+def _requests(numbers: list[str], n: int, tag: str) -> list[tuple[dict, str]]:
+    validator = RequestValidator(TOKEN)
+    out = []
+    for i in range(n):
+        form = {"MessageSid": f"SM{tag}{i:030d}", "AccountSid": "AC" + "0" * 32, "From": random.choice(numbers),
+                "To": SENDER, "Body": f"reply {i}: I visited two patients", "NumSegments": "1"}
+        out.append((form, validator.compute_signature(PUBLIC + "/twilio/inbound", form)))
+    return out
+
+
+def _blast(base: str, requests: list[tuple[dict, str]], concurrency: int) -> float:
+    def send(chunk):
+        with httpx.Client(timeout=30) as client:
+            for form, signature in chunk:
+                r = client.post(base + "/twilio/inbound", data=form, headers={"X-Twilio-Signature": signature})
+                assert r.status_code == 200, (r.status_code, r.text)
+
+    chunks = [requests[i::concurrency] for i in range(concurrency)]
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, chunks))
+    return len(requests) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=2_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    args = parser.parse_args()
+    rows = []
+    for backend in args.backends.split(","):
+        with scratch_database(backend) as url:
+            g = generate(url, contacts=args.contacts, messages=args.messages)
+            print(f"{backend}: generated {args.contacts:,} contacts, {args.messages:,} messages in {g.seconds:.0f} s")
+            with session_scope(url) as s:
+                s.get(Project, g.project_id).sender_numbers = [SENDER]
+                numbers = list(s.scalars(
+                    PhoneNumber.__table__.select().with_only_columns(PhoneNumber.e164)
+                    .where(PhoneNumber.project_id == g.project_id).limit(5000)))
+            env = {**os.environ, "SMSCHAT_DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN,
+                   "SMSCHAT_PUBLIC_URL": PUBLIC, "PYTHONPATH": str(ROOT)}
+            results = {}
+            for name, app in (("bare", "bench_webhooks:bare_app"), ("smschat", "smschat.webhooks:app")):
+                proc, base = _serve(app, env)
+                try:
+                    _blast(base, _requests(numbers, 100, f"w{name}"), args.concurrency)  # warm up
+                    results[name] = _blast(base, _requests(numbers, args.requests, name), args.concurrency)
+                    if name == "smschat":  # the same webhooks again: stored once, answered 200
+                        results["repeat"] = _blast(base, _requests(numbers, args.requests, name), args.concurrency)
+                finally:
+                    proc.terminate()
+                    proc.wait(10)
+            # report() divides baseline by value (lower is better): give the time per request.
+            per_k = {k: 1000 / v for k, v in results.items()}
+            rows.append({"figure": f"inbound webhook, new message ({results['smschat']:,.0f}/s)", "backend": backend,
+                         "value": round(per_k["smschat"], 1), "unit": "ms per request (1/rate)", "baseline": round(per_k["bare"], 1)})
+            rows.append({"figure": f"inbound webhook, repeated MessageSid ({results['repeat']:,.0f}/s)",
+                         "backend": backend, "value": round(per_k["repeat"], 1), "unit": "ms per request (1/rate)",
+                         "baseline": round(per_k["bare"], 1)})
+            print(f"{backend}: bare Starlette {results['bare']:,.0f}/s, smschat {results['smschat']:,.0f}/s, "
+                  f"repeats {results['repeat']:,.0f}/s")
+    print("baseline: a bare Starlette endpoint that parses the form and answers empty TwiML "
+          "(ratio < 1: smschat's share of the time is the signature check, routing and the database)")
+    report("webhooks", rows)
+
+
+if __name__ == "__main__":
+    main()
