@@ -2,7 +2,9 @@
 
 A Starlette app under a real uvicorn on 127.0.0.1. It records every request (form fields,
 auth, time) and answers from a script: a queue of canned answers, then success. `down()`
-makes it answer 503 until `up()`; `delay` makes every answer slow (timeouts).
+makes it answer 503 until `up()`; `delay` makes every answer slow (timeouts). With
+`callback_token`, it then calls the message's StatusCallback like Twilio does (`sent`, then
+`delivered`), signed with that token.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Seen:
 @dataclass
 class FakeTwilio:
     delay: float = 0.0
+    callback_token: str | None = None
     script: deque = field(default_factory=deque)
     requests: list[Seen] = field(default_factory=list)
     _down: bool = False
@@ -46,6 +49,8 @@ class FakeTwilio:
 
     def __post_init__(self):
         self._lock = threading.Lock()
+        self._tasks: set = set()
+        self.callbacks: list[tuple[str, str, int]] = []
         self.app = Starlette(routes=[
             Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
         ])
@@ -87,7 +92,31 @@ class FakeTwilio:
                     "account_sid": request.path_params["account"],
                 }
             self.requests.append(Seen(form, account, time.monotonic(), status))
+        if status == 201 and self.callback_token and form.get("StatusCallback"):
+            task = asyncio.get_running_loop().create_task(self._report(form["StatusCallback"], payload["sid"]))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return JSONResponse(payload, status_code=status)
+
+    async def _report(self, url: str, sid: str) -> None:
+        import httpx
+        from twilio.request_validator import RequestValidator
+
+        validator = RequestValidator(self.callback_token)
+        async with httpx.AsyncClient(timeout=10) as client:
+            for status in ("sent", "delivered"):
+                await asyncio.sleep(0.05)
+                form = {"MessageSid": sid, "MessageStatus": status, "AccountSid": "AC" + "0" * 32}
+                for _ in range(20):  # like Twilio: retry while the webhook is busy
+                    try:
+                        r = await client.post(url, data=form,
+                                              headers={"X-Twilio-Signature": validator.compute_signature(url, form)})
+                        self.callbacks.append((sid, status, r.status_code))
+                        if r.status_code < 500:
+                            break
+                    except httpx.HTTPError:
+                        pass
+                    await asyncio.sleep(0.2)
 
     # --- running -------------------------------------------------------------------------
     def start(self, port: int) -> str:
