@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import median_ms, scratch_database
-from generate import generate
+from common import dataset, median_ms
 from report import report
 
 from smschat import chat
@@ -24,9 +23,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for backend in args.backends.split(","):
-        with scratch_database(backend) as url:
-            g = generate(url, contacts=args.contacts, messages=args.messages)
-            print(f"{backend}: generated {args.contacts:,} contacts, {args.messages:,} messages in {g.seconds:.0f} s")
+        with dataset(backend, contacts=args.contacts, messages=args.messages) as g:
+            url = g.url
             pid, cid = g.project_id, g.long_contact_ids[0]
             with session_scope(url, readonly=True) as s:
                 latest = chat.latest_id(s, pid, cid)

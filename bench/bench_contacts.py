@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from common import median_ms, scratch_database
-from generate import generate
+from common import dataset, median_ms
 from report import report
 
 from smschat import contacts, reads
@@ -25,8 +24,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for backend in args.backends.split(","):
-        with scratch_database(backend) as url:
-            g = generate(url, contacts=args.contacts, messages=args.messages)
+        with dataset(backend, contacts=args.contacts, messages=args.messages) as g:
+            url = g.url
             pid, uid = g.project_id, g.user_ids[0]
             with session_scope(url, readonly=True) as s:
                 def full_list():

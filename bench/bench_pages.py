@@ -13,8 +13,7 @@ import os
 import statistics
 import time
 
-from common import ROOT, scratch_database
-from generate import generate
+from common import ROOT, dataset
 from report import report
 from streamlit.testing.v1 import AppTest
 
@@ -45,10 +44,9 @@ def main() -> None:
     rows = []
     for backend in args.backends.split(","):
         for label, (n_contacts, n_messages) in (("empty", (0, 0)), ("large", (args.contacts, args.messages))):
-            with scratch_database(backend) as url:
-                os.environ["SMSCHAT_DATABASE_URL"] = url  # the page scripts read it through config
+            with dataset(backend, contacts=n_contacts, messages=n_messages) as g:
+                os.environ["SMSCHAT_DATABASE_URL"] = g.url  # the page scripts read it through config
                 reload_settings()
-                g = generate(url, contacts=n_contacts, messages=n_messages)
                 viewer = {"user_id": g.user_ids[0], "username": "agent0", "display_name": "Agent0",
                           "project_id": g.project_id, "project_name": "Bench Project",
                           "time_zone": "Africa/Nairobi", "role": "agent"}

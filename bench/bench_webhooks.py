@@ -16,8 +16,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from common import ROOT, scratch_database
-from generate import generate
+from common import ROOT, dataset
 from report import report
 from twilio.request_validator import RequestValidator
 
@@ -99,9 +98,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for backend in args.backends.split(","):
-        with scratch_database(backend) as url:
-            g = generate(url, contacts=args.contacts, messages=args.messages)
-            print(f"{backend}: generated {args.contacts:,} contacts, {args.messages:,} messages in {g.seconds:.0f} s")
+        with dataset(backend, contacts=args.contacts, messages=args.messages) as g:
+            url = g.url
             with session_scope(url) as s:
                 s.get(Project, g.project_id).sender_numbers = [SENDER]
                 numbers = list(s.scalars(

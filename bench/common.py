@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
 import sys
 import time
@@ -52,3 +54,26 @@ def median_ms(fn: Callable[[], object], runs: int = 15) -> float:
         fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times) * 1000
+
+
+def shared_env(backend: str) -> str:
+    return f"SMSCHAT_BENCH_{backend.upper()}_DATASET"
+
+
+@contextmanager
+def dataset(backend: str, *, contacts: int, messages: int):
+    """A generated project of that size: the one bench/run.py made for this backend (so
+    `make bench` generates 100,000 contacts and 1,000,000 messages once per backend), else a
+    scratch database of its own. Yields generate.Generated."""
+    from generate import Generated, generate
+
+    shared = os.environ.get(shared_env(backend))
+    if shared:
+        info = json.loads(Path(shared).read_text())
+        if (info["contacts"], info["messages"]) == (contacts, messages):
+            yield Generated(**info["generated"])
+            return
+    with scratch_database(backend) as url:
+        g = generate(url, contacts=contacts, messages=messages)
+        print(f"{backend}: generated {contacts:,} contacts, {messages:,} messages in {g.seconds:.0f} s", flush=True)
+        yield g
