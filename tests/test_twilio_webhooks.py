@@ -42,6 +42,14 @@ def test_a_repeated_webhook_stores_nothing_new(twilio_env, webhook_server, sessi
     assert statuses == [200, 200, 200] and _count(session) == 1
 
 
+def test_the_same_webhook_five_times_at_once_is_stored_once(twilio_env, webhook_server, session, project, marie):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(5) as pool:
+        codes = list(pool.map(lambda _: _inbound(webhook_server, "at once", "SMrace5").status_code, range(5)))
+    assert codes == [200] * 5 and _count(session) == 1
+
+
 @pytest.mark.parametrize(
     "kind", ["missing", "wrong token", "tampered body", "other url"],
 )
