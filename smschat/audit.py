@@ -18,6 +18,7 @@ LOGOUT = "logout"
 SETTINGS_CHANGED = "settings_changed"
 EXPORT = "export"
 USER_CHANGED = "user_changed"
+PROJECT_CHANGED = "project_changed"
 
 
 def record(

@@ -167,3 +167,37 @@ def test_manage_contacts_page_adds_a_case_and_lists_unverified_workers(db_url, s
 def test_manage_contacts_page_refuses_an_agent(db_url, project, agent):
     at = _as(app("pages/manage_contacts.py"), agent, project).run()
     assert "Your role (agent) cannot manage contacts." in [e.value for e in at.error]
+
+
+def test_chat_page_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):
+    from smschat import projects
+
+    other = projects.create_project(session, "other", "Other")
+    secret = contacts.create_contact(session, other, "case", "Secret Case")
+    contacts.register_phone(session, other, secret, "+254799999999")
+    inbound.receive_sms(session, other, "+254799999999", "private words")
+    session.commit()
+    shown = {}
+    for contact_id in (str(secret.id), "99999"):
+        at = _as(app("pages/chat.py"), agent, project)
+        at.query_params["contact"] = contact_id
+        at.run()
+        assert not at.exception
+        shown[contact_id] = [e.value for e in at.error]
+        page = " ".join(h.proto.body for h in at.get("html")) + " ".join(m.value for m in at.markdown)
+        assert "Secret Case" not in page and "private words" not in page
+    assert shown[str(secret.id)] == shown["99999"] == ["No such contact in this project."]
+
+
+@pytest.mark.parametrize("page", ["pages/chat.py", "pages/simulator.py"])
+def test_chat_and_simulator_pages_refuse_an_analyst_in_the_service(db_url, session, project, marie, page):
+    from smschat import auth
+
+    ana = auth.create_user(session, "ana", "long enough pw", project=project, role="analyst")
+    session.commit()
+    at = _as(app(page), ana, project, role="analyst")
+    at.query_params["contact"] = str(marie.id)
+    at.run()
+    assert not at.exception
+    assert any("Your role (analyst) cannot" in e.value for e in at.error)
+    assert "marie" not in " ".join(h.proto.body for h in at.get("html"))
