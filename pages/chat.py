@@ -6,7 +6,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, plain_heading, viewer
+from pages._shared import banner_errors, end_if_logged_out, plain_heading, viewer
 from smschat import chat, outbox
 from smschat.config import get_settings
 from smschat.db import session_scope
@@ -113,6 +113,7 @@ def _line_html(line) -> str:
 
 @st.fragment(run_every=REFRESH)
 def window() -> None:
+    end_if_logged_out()
     others, counter = [], 0
     with banner_errors(), session_scope() as session:
         _refresh(session)

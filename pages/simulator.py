@@ -4,7 +4,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, end_if_logged_out, viewer
 from smschat import simulator
 from smschat.config import get_settings
 from smschat.db import session_scope
@@ -31,6 +31,7 @@ number = st.selectbox("Phone", list(labels), format_func=labels.__getitem__, key
 
 @st.fragment(run_every=get_settings().chat_refresh_seconds)
 def thread() -> None:
+    end_if_logged_out()
     lines = []
     with banner_errors(), session_scope(readonly=True) as session:
         lines = simulator.thread(session, me.user_id, me.project_id, number)

@@ -30,8 +30,24 @@ def test_dashboard_logged_out_shows_only_the_login_form(db_url, project, agent):
     assert "viewer" not in at.session_state
 
 
-def test_dashboard_logged_in_shows_the_sidebar_and_the_default_page(db_url, project, agent, marie):
-    at = _as(app("dashboard.py"), agent, project).run()
+def _logged_in(session, user, project, role="agent", token=None) -> AppTest:
+    """The dashboard as after a login: the viewer and a live server-side session token.
+
+    AppTest re-runs only the page script after the first run, so each "next click" on the
+    dashboard itself is a fresh AppTest holding the same session state (same token)."""
+    from smschat import auth
+
+    if token is None:
+        token = auth.start_web_session(session, user.id, project.id)
+        session.commit()
+    at = _as(app("dashboard.py"), user, project, role)
+    at.session_state["identity"] = {"user_id": user.id, "username": user.username, "display_name": user.display_name}
+    at.session_state["token"] = token
+    return at
+
+
+def test_dashboard_logged_in_shows_the_sidebar_and_the_default_page(db_url, session, project, agent, marie):
+    at = _logged_in(session, agent, project).run()
     assert not at.exception
     assert "Logged in as amy (agent)" in [t.value for t in at.sidebar.text]
     assert [b.label for b in at.sidebar.button] == ["Log out"]
@@ -201,3 +217,42 @@ def test_chat_and_simulator_pages_refuse_an_analyst_in_the_service(db_url, sessi
     assert not at.exception
     assert any("Your role (analyst) cannot" in e.value for e in at.error)
     assert "marie" not in " ".join(h.proto.body for h in at.get("html"))
+
+
+def test_an_idle_session_ends_on_the_server_and_the_next_click_shows_the_login_form(db_url, session, project, agent, marie):
+    from datetime import timedelta
+
+    from smschat.models import WebSession
+
+    at = _logged_in(session, agent, project).run()
+    assert "Logged in as amy (agent)" in [t.value for t in at.sidebar.text]
+    # Idle past the timeout: the server's row has expired (nothing in the browser decides).
+    ws = session.query(WebSession).one()
+    ws.expires_at = ws.last_seen_at = ws.expires_at - timedelta(days=2)
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert "Your session has ended. Please log in again." in [i.value for i in at.info]
+    assert "viewer" not in at.session_state and "token" not in at.session_state
+    assert not at.dataframe  # nothing of the contacts is left on the page
+
+
+def test_a_disabled_user_is_logged_out_at_the_next_click(db_url, session, project, agent, marie):
+    from smschat import auth
+
+    at = _logged_in(session, agent, project).run()
+    auth.set_active(session, "amy", False)
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session, project, agent, marie):
+    from smschat import auth
+
+    at = _logged_in(session, agent, project).run()
+    auth.set_role(session, agent, project, "analyst")
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert "Logged in as amy (analyst)" in [t.value for t in at.sidebar.text]
