@@ -61,6 +61,20 @@ def banner_errors():
         st.error(str(exc))
 
 
+def change_and_rerun(change) -> None:
+    """Run `change(session)` in its own transaction, then run the page again to show it.
+
+    The rerun comes after the commit: st.rerun() raises inside the block, and a session scope
+    rolls back on any exception, so a rerun inside it would silently undo the change. An
+    SmsChatError is shown as a banner instead (and nothing is committed)."""
+    from smschat.db import session_scope
+
+    with banner_errors():
+        with session_scope() as session:
+            change(session)
+        st.rerun()
+
+
 def plain_heading(text: str, level: int = 1) -> None:
     """A heading from user data (names): escaped, so it is never Markdown or HTML."""
     st.html(f"<h{level} class='smschat-heading'>{escape(text)}</h{level}>")

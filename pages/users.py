@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, change_and_rerun, viewer
 from smschat import users
 from smschat.db import session_scope
 from smschat.models import Role
@@ -51,18 +51,12 @@ with right.container(border=True):
         target = st.selectbox("Web user", names, key="users_target")
         new_role = st.selectbox("New role", ROLES, key="users_role")
         c1, c2, c3 = st.columns(3)
-        if c1.button("Set role"):
-            with banner_errors(), session_scope() as session:
-                users.change_role(session, me.user_id, me.project_id, target, new_role)
-                st.rerun()
+        if c1.button("Set role", key="users_set_role"):
+            change_and_rerun(lambda s: users.change_role(s, me.user_id, me.project_id, target, new_role))
         if c2.button("Disable"):
-            with banner_errors(), session_scope() as session:
-                users.set_active(session, me.user_id, me.project_id, target, False)
-                st.rerun()
+            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, False))
         if c3.button("Enable"):
-            with banner_errors(), session_scope() as session:
-                users.set_active(session, me.user_id, me.project_id, target, True)
-                st.rerun()
+            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, True))
         new_password = st.text_input("New password", type="password", key="users_password")
         if st.button("Reset password"):
             with banner_errors(), session_scope() as session:

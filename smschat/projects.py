@@ -18,6 +18,13 @@ from .phones import to_e164, try_e164, validate_region
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+def time_zones() -> list[str]:
+    """The IANA time zones a project can use (for pickers)."""
+    from zoneinfo import available_timezones
+
+    return sorted(z for z in available_timezones() if "/" in z or z == "UTC")
+
+
 def validate_time_zone(name: str) -> str:
     try:
         ZoneInfo(name)
@@ -131,6 +138,11 @@ def _changed(session: Session, actor_id: int, project: Project, change: str, **d
 def _managed(session: Session, actor_id: int | None, project_id: int) -> Project:
     require(session, actor_id, project_id, Action.MANAGE_PROJECTS)
     return get_project(session, project_id)
+
+
+def managed_project(session: Session, actor_id: int | None, project_id: int) -> ProjectRow:
+    """One project as its admin sees it on the Projects page."""
+    return _row(_managed(session, actor_id, project_id))
 
 
 def managed_projects(session: Session, actor_id: int | None) -> list[ProjectRow]:

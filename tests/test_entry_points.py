@@ -100,6 +100,7 @@ ENTRIES = [
     Entry(users.reset_password, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, "another long pw"), object=True),
     Entry(users.audit_trail, Action.VIEW_AUDIT, lambda w, pid, o: (pid,)),
     # Projects page
+    Entry(projects.managed_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid,)),
     Entry(projects.add_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "new-one", "New One")),
     Entry(projects.rename_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "Renamed")),
     Entry(projects.set_time_zone, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "Africa/Nairobi")),

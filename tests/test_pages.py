@@ -256,3 +256,52 @@ def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session
     session.commit()
     at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
     assert "Logged in as amy (analyst)" in [t.value for t in at.sidebar.text]
+
+
+def test_projects_page_lists_adds_and_changes_projects_for_admins(db_url, session, project, agent):
+    from smschat import auth, projects
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    at = _as(app("pages/projects.py"), admin, project, role="admin").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Slug"]) == ["test"]
+    assert list(at.dataframe[0].value["Sender numbers"]) == ["+15005550006"]
+    at.text_input(key="sender_%d" % project.id).input("+1 500 555 0009")
+    at.button(key="add_sender").click().run()
+    assert not at.error
+    assert list(at.dataframe[0].value["Sender numbers"]) == ["+15005550006, +15005550009"]
+    form = at.get("form")[0]
+    at.text_input[0].input("kenya")
+    at.text_input[1].input("Kenya <b>pilot</b>")
+    form.button[0].click()  # FormSubmitter "Add project"
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert list(at.dataframe[0].value["Name"]) == ["Kenya <b>pilot</b>", "Test Project"]
+    assert auth.role_in(session, admin.id, projects.get_project_by_slug(session, "kenya").id) == "admin"
+
+
+def test_projects_page_refuses_a_supervisor(db_url, session, project):
+    from smschat import auth
+
+    sup = auth.create_user(session, "sup", "long enough pw", project=project, role="supervisor")
+    session.commit()
+    at = _as(app("pages/projects.py"), sup, project, role="supervisor").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (supervisor) cannot manage projects and sender numbers."]
+    assert not at.dataframe
+
+
+def test_users_page_changes_are_committed(db_url, session, project, agent):
+    from smschat import auth
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    at = _as(app("pages/users.py"), admin, project, role="admin").run()
+    at.selectbox(key="users_target").select("amy")
+    at.selectbox(key="users_role").select("supervisor")
+    at.button(key="users_set_role").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    session.expire_all()
+    assert auth.role_in(session, agent.id, project.id) == "supervisor"
+    assert dict(zip(at.dataframe[0].value["Username"], at.dataframe[0].value["Role"], strict=True))["amy"] == "supervisor"
