@@ -64,8 +64,15 @@ with right.container(border=True):
                 st.success("Password changed.")
 
 st.subheader("Audit trail")
+ALL = "All"
 with banner_errors(), session_scope(readonly=True) as session:
-    events = users.audit_trail(session, me.user_id, me.project_id)
+    kinds, names = users.audit_filters(session, me.user_id, me.project_id)
+    what_col, who_col = st.columns(2)
+    # Options are plain text (selectbox labels are not Markdown).
+    what = what_col.selectbox("What", [ALL, *kinds], key="audit_action")
+    who = who_col.selectbox("Who", [ALL, *names], key="audit_user")
+    events = users.audit_trail(session, me.user_id, me.project_id,
+                               action=None if what == ALL else what, username=None if who == ALL else who)
     st.dataframe(
         pd.DataFrame(
             {

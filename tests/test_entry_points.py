@@ -99,6 +99,7 @@ ENTRIES = [
     Entry(users.set_active, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, False), object=True),
     Entry(users.reset_password, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, "another long pw"), object=True),
     Entry(users.audit_trail, Action.VIEW_AUDIT, lambda w, pid, o: (pid,)),
+    Entry(users.audit_filters, Action.VIEW_AUDIT, lambda w, pid, o: (pid,)),
     # Projects page
     Entry(projects.managed_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid,)),
     Entry(projects.add_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "new-one", "New One")),

@@ -142,6 +142,15 @@ def test_users_page_lists_users_and_the_audit_trail_for_admins(db_url, session, 
     assert not at.exception and not at.error
     assert list(at.dataframe[0].value["Username"]) == ["amy", "root"]
     assert "user_changed" in list(at.dataframe[1].value["What"])
+    auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.7")
+    session.commit()
+    at.run()
+    at.selectbox(key="audit_action").select("login").run()
+    trail = at.dataframe[1].value
+    assert list(trail["What"]) == ["login"] and list(trail["Who"]) == ["amy"] and list(trail["Address"]) == ["10.0.0.7"]
+    at.selectbox(key="audit_action").select("All")
+    at.selectbox(key="audit_user").select("amy").run()
+    assert set(at.dataframe[1].value["Who"]) == {"amy"}
 
 
 def test_users_page_refuses_an_agent(db_url, project, agent):
