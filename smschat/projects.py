@@ -130,7 +130,7 @@ def _row(project: Project) -> ProjectRow:
                       list(project.sender_numbers or []))
 
 
-def _changed(session: Session, actor_id: int, project: Project, change: str, **detail) -> None:
+def _changed(session: Session, actor_id: int | None, project: Project, change: str, **detail) -> None:
     audit.record(session, audit.PROJECT_CHANGED, user_id=actor_id, project_id=project.id,
                  detail={"project": project.slug, "change": change, **detail})
 
@@ -170,8 +170,7 @@ def add_project(
     require(session, actor_id, current_project_id, Action.MANAGE_PROJECTS)
     project = create_project(session, (slug or "").strip(), name, time_zone=time_zone,
                              default_region=default_region, sender_numbers=sender_numbers)
-    _changed(session, actor_id, project, "created", name=project.name, time_zone=project.time_zone,
-             default_region=project.default_region, sender_numbers=", ".join(project.sender_numbers))
+    record_created(session, project, actor_id)
     auth.set_role(session, auth.get_user_by_id(session, actor_id), project, "admin", actor_id=actor_id)
     return _row(project)
 
@@ -208,24 +207,40 @@ def set_default_region(session: Session, actor_id: int | None, project_id: int, 
     return _row(project)
 
 
-def add_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
-    """A number the project sends from (E.164); it may belong to no other project."""
-    project = _managed(session, actor_id, project_id)
+def add_sender(session: Session, project: Project, number: str, *, actor_id: int | None = None) -> str:
+    """Internal (the CLI; the page goes through add_sender_number): add and audit one number."""
     e164 = to_e164(number, project.default_region)
     _check_sender_free(session, e164, project.id)
     if e164 not in (project.sender_numbers or []):
         project.sender_numbers = [*(project.sender_numbers or []), e164]  # a new list: JSON columns track assignment
         _changed(session, actor_id, project, "sender_added", number=e164)
         session.flush()
-    return _row(project)
+    return e164
 
 
-def remove_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
-    project = _managed(session, actor_id, project_id)
+def remove_sender(session: Session, project: Project, number: str, *, actor_id: int | None = None) -> str:
     e164 = try_e164(number, project.default_region) or (number or "").strip()
     if e164 not in (project.sender_numbers or []):
         raise NotFound(f"{e164} is not a sender number of this project.")
     project.sender_numbers = [n for n in project.sender_numbers if n != e164]
     _changed(session, actor_id, project, "sender_removed", number=e164)
     session.flush()
+    return e164
+
+
+def record_created(session: Session, project: Project, actor_id: int | None = None) -> None:
+    _changed(session, actor_id, project, "created", name=project.name, time_zone=project.time_zone,
+             default_region=project.default_region, sender_numbers=", ".join(project.sender_numbers))
+
+
+def add_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
+    """A number the project sends from (E.164); it may belong to no other project."""
+    project = _managed(session, actor_id, project_id)
+    add_sender(session, project, number, actor_id=actor_id)
+    return _row(project)
+
+
+def remove_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
+    project = _managed(session, actor_id, project_id)
+    remove_sender(session, project, number, actor_id=actor_id)
     return _row(project)
