@@ -98,7 +98,8 @@ def login_form() -> None:
     notice = st.session_state.pop("login_notice", None)
     if notice:
         st.info(notice)
-    with st.form("login"):
+    # Cleared on submit: a later login form (after logout or an idle timeout) starts empty.
+    with st.form("login", clear_on_submit=True):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in", type="primary")

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from smschat import auth, contacts, inbound, projects
 from smschat import db as dbmod
-from smschat.models import Project, WebSession
+from smschat.models import Contact, Project, WebSession
 
 from .conftest import ARTIFACTS, login
 
@@ -140,24 +140,46 @@ def test_html_and_script_in_names_and_bodies_render_as_literal_text(live_app, br
     context.close()
 
 
+def _end_sessions(url: str, username: str) -> None:
+    with dbmod.session_scope(url) as s:
+        user = auth.get_user(s, username)
+        for ws in s.scalars(select(WebSession).where(WebSession.user_id == user.id)):
+            ws.expires_at = ws.last_seen_at  # idle for the whole timeout: ended on the server
+
+
 def test_an_idle_session_ends_on_the_server_and_the_next_click_shows_the_login_form(live_app, browser):
     base, url = live_app
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     login(page, base, "amy")
     page.get_by_text("Showing 1 to").wait_for()
-    with dbmod.session_scope(url) as s:
-        user = auth.get_user(s, "amy")
-        for ws in s.scalars(select(WebSession).where(WebSession.user_id == user.id)):
-            ws.expires_at = ws.last_seen_at  # idle for the whole timeout: ended on the server
+    _end_sessions(url, "amy")
     page.get_by_role("textbox", name="Search").fill("marie")  # the next interaction
     page.keyboard.press("Enter")
     page.get_by_text("Your session has ended. Please log in again.").wait_for(timeout=20_000)
     assert page.get_by_role("textbox", name="Password").is_visible()
+    # The form starts empty: the earlier login's password is not waiting in it.
+    assert page.get_by_role("textbox", name="Password").input_value() == ""
+    assert page.get_by_role("textbox", name="Username").input_value() == ""
     assert page.get_by_text("Logged in as amy").count() == 0
     # The cookie is gone too: a new tab of this browser is logged out.
     other_tab = context.new_page()
     other_tab.goto(base + "/")
     other_tab.get_by_role("textbox", name="Password").wait_for(timeout=20_000)
     page.screenshot(path=str(ARTIFACTS / "access_session_ended.png"), full_page=True)
+    context.close()
+
+
+def test_an_open_chat_window_stops_by_itself_once_the_session_has_ended(live_app, browser):
+    base, url = live_app
+    with dbmod.session_scope(url, readonly=True) as s:
+        marie = s.scalar(select(Contact.id).where(Contact.name == "marie"))
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    login(page, base, "amy", f"/chat?contact={marie}")
+    page.get_by_text("Chat - marie").wait_for(timeout=20_000)
+    _end_sessions(url, "amy")
+    # Nobody touches the page: its own refresh notices and the login form replaces the chat.
+    page.get_by_text("Your session has ended. Please log in again.").wait_for(timeout=20_000)
+    assert page.locator(".smschat-history").count() == 0
     context.close()
