@@ -135,8 +135,18 @@ def test_html_and_script_in_names_and_bodies_render_as_literal_text(live_app, br
     assert page.locator("strong", has_text="bold").count() == 0
     assert page.locator("b", has_text="x").count() == 0
     assert "alert(1)" not in "".join(page.locator("script").all_inner_texts())
-    assert not fired, f"a dialog fired: {fired}"
     page.screenshot(path=str(ARTIFACTS / "access_hostile_chat.png"), full_page=True)
+
+    # Phone simulator: the number's label carries the name; the phone shows the bodies.
+    page.goto(f"{base}/simulator")
+    bodies = page.locator(".phone .body")
+    bodies.first.wait_for(timeout=20_000)
+    box = page.locator('[data-testid="stSelectbox"]')
+    label = box.inner_text() + " ".join(i.input_value() for i in box.locator("input").all())
+    assert f"+254733444555 · {HOSTILE_NAME}" in label  # sorts first: '<' < 'A'
+    assert bodies.all_inner_texts()[-2:] == HOSTILE_BODIES
+    assert page.locator("img[src='x']").count() == 0 and page.locator("strong", has_text="bold").count() == 0
+    assert not fired, f"a dialog fired: {fired}"
     context.close()
 
 
