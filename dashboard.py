@@ -19,6 +19,7 @@ PAGES = {
     "unknown_senders": st.Page("pages/unknown_senders.py", title="Unknown senders", icon=":material/contact_support:"),
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
+    "projects": st.Page("pages/projects.py", title="Projects", icon=":material/domain:"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -29,6 +30,7 @@ PAGE_ACTIONS = {
     "unknown_senders": Action.VIEW_CONTACTS,
     "manage_contacts": Action.MANAGE_CONTACTS,
     "users": Action.MANAGE_USERS,
+    "projects": Action.MANAGE_PROJECTS,
 }
 
 
@@ -60,10 +62,46 @@ def restore_login() -> None:
                 st.session_state.pop("viewer", None)
 
 
+def still_logged_in() -> bool:
+    """Every run of a logged-in page asks the server whether its session is still live.
+
+    The idle timeout, logout in another tab and a disabled account end it on the server;
+    this tab then forgets the user and shows the login form. An active user's session slides
+    forward (written at most once a minute). Roles are read again, so a changed role or a
+    new project shows at the next click.
+    """
+    token = st.session_state.get("token")
+    with session_scope(readonly=True) as session:
+        ws = auth.live_web_session(session, token)
+        if ws is None:
+            return False
+        try:
+            _remember(session, auth.get_user_by_id(session, ws.user_id), token, st.session_state["viewer"]["project_id"])
+        except SmsChatError:
+            return False
+        stale = auth.needs_touch(ws)
+    if stale:
+        with session_scope() as session:
+            auth.resume_web_session(session, token)
+    return True
+
+
+def forget_login(notice: str | None = None) -> None:
+    for key in ("viewer", "identity", "projects", "token"):
+        st.session_state.pop(key, None)
+    st.session_state["cookie_js"] = f"document.cookie='{COOKIE}=; path=/; max-age=0; SameSite=Strict';"
+    if notice:
+        st.session_state["login_notice"] = notice
+
+
 def login_form() -> None:
     st.title("smschat")
     st.caption("SMS chat for health and field programs")
-    with st.form("login"):
+    notice = st.session_state.pop("login_notice", None)
+    if notice:
+        st.info(notice)
+    # Cleared on submit: a later login form (after logout or an idle timeout) starts empty.
+    with st.form("login", clear_on_submit=True):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Log in", type="primary")
@@ -96,9 +134,7 @@ def logout() -> None:
         auth.end_web_session(session, st.session_state.get("token"))
         viewer = st.session_state.get("viewer") or {}
         audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
-    for key in ("viewer", "identity", "projects", "token"):
-        st.session_state.pop(key, None)
-    st.session_state["cookie_js"] = f"document.cookie='{COOKIE}=; path=/; max-age=0; SameSite=Strict';"
+    forget_login()
     st.rerun()
 
 
@@ -122,15 +158,17 @@ def sidebar() -> None:
             logout()
 
 
+if st.session_state.get("viewer") is None:
+    restore_login()
+elif not still_logged_in():
+    forget_login("Your session has ended. Please log in again.")
+viewer = st.session_state.get("viewer")
+
 # The cookie is written by a script of ours in the page; it holds a random token only.
 # Kept in the state and rendered on every run: a run cut short by st.switch_page drops it.
 cookie_js = st.session_state.get("cookie_js")
 if cookie_js:
     st.html(f"<script>{cookie_js}</script>", unsafe_allow_javascript=True)
-
-if st.session_state.get("viewer") is None:
-    restore_login()
-viewer = st.session_state.get("viewer")
 if viewer is None:
     # Every page stays routable while logged out, so a deep link such as
     # /chat?contact=7 survives the login form and opens after it.

@@ -36,6 +36,22 @@ def viewer(page: str) -> Viewer:
     return Viewer(**data)
 
 
+def end_if_logged_out() -> None:
+    """For a fragment that refreshes by itself (it does not pass through the dashboard's
+    check): once the server has ended the session (idle timeout, logout elsewhere, user
+    disabled), run the whole app again, which then shows the login form."""
+    from smschat import auth
+    from smschat.db import session_scope
+
+    token = st.session_state.get("token")
+    if token is None:
+        return  # a page rendered on its own (AppTest): the dashboard owns the login
+    with session_scope(readonly=True) as session:
+        alive = auth.live_web_session(session, token) is not None
+    if not alive:
+        st.rerun()
+
+
 @contextmanager
 def banner_errors():
     """Show an SmsChatError as an error banner instead of a traceback."""
@@ -43,6 +59,20 @@ def banner_errors():
         yield
     except SmsChatError as exc:
         st.error(str(exc))
+
+
+def change_and_rerun(change) -> None:
+    """Run `change(session)` in its own transaction, then run the page again to show it.
+
+    The rerun comes after the commit: st.rerun() raises inside the block, and a session scope
+    rolls back on any exception, so a rerun inside it would silently undo the change. An
+    SmsChatError is shown as a banner instead (and nothing is committed)."""
+    from smschat.db import session_scope
+
+    with banner_errors():
+        with session_scope() as session:
+            change(session)
+        st.rerun()
 
 
 def plain_heading(text: str, level: int = 1) -> None:

@@ -6,12 +6,11 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, plain_heading, viewer
-from smschat import chat, contacts, outbox, presence, reads
+from pages._shared import banner_errors, end_if_logged_out, plain_heading, viewer
+from smschat import chat, outbox
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
-from smschat.projects import get_chat_settings
 from smschat.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
 from smschat.templates import get_template
 from smschat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
@@ -27,8 +26,9 @@ contact_id = st.query_params.get("contact")
 if not contact_id:
     st.title("Chat")
     query = st.text_input("Find a contact", placeholder="Name or phone number")
-    with session_scope(readonly=True) as session:
-        rows = contacts.list_contacts(session, me.project_id, search=query, limit=50)
+    rows = []
+    with banner_errors(), session_scope(readonly=True) as session:
+        rows = chat.find_contacts(session, me.user_id, me.project_id, query, limit=50)
     if not rows:
         st.info("No contact matches.")
         st.stop()
@@ -43,22 +43,18 @@ if not contact_id:
 
 try:
     with session_scope(readonly=True) as session:
-        contact = contacts.get_contact(session, me.project_id, contact_id)
-        contact_id = contact.id
-        title = chat.chat_title(session, me.project_id, contact)
-        settings = get_chat_settings(session, me.project_id)
-        threshold, template = settings.message_counter_threshold, get_template(settings.chat_template)
-        opened_at = chat.latest_id(session, me.project_id, contact_id)
-        unread_after = reads.last_read_id(session, me.project_id, me.user_id, contact_id)
-        phone = contacts.primary_phone(session, contact)
-        opted_out = phone is not None and phone.opted_out
+        opened = chat.open_window(session, me.user_id, me.project_id, contact_id)
 except SmsChatError as exc:
+    # The same words whether the contact is missing or another project's: nothing leaks.
     st.error(str(exc))
     st.stop()
 
+contact_id, title, threshold = opened.contact_id, opened.title, opened.counter_threshold
+template = get_template(opened.template)
+opened_at, unread_after = opened.opened_at, opened.unread_after
 st.set_page_config(page_title=title)
 plain_heading(title)
-if opted_out:
+if opened.opted_out:
     st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
                icon=":material/block:")
 
@@ -78,26 +74,26 @@ range_name = st.segmented_control(
 def _refresh(session) -> None:
     """First page of the range, or only what is new since the last id shown."""
     if win["range"] != range_name:
-        lines = chat.get_history(session, me.project_id, contact_id, range_name=range_name, limit=PAGE)
+        lines = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name, limit=PAGE)
         win.update(range=range_name, lines=lines, has_older=len(lines) == PAGE)
     else:
         lines = win["lines"]
         cursor = lines[-1].id if lines else 0
-        new = chat.get_history(session, me.project_id, contact_id, range_name=range_name, after_id=cursor, limit=500)
+        new = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name,
+                                  after_id=cursor, limit=500)
         lines.extend(new)
         pending = [line.id for line in lines if line.status not in FINAL]
-        current = chat.statuses(session, me.project_id, pending)
+        current = chat.window_statuses(session, me.user_id, me.project_id, pending)
         for i, line in enumerate(lines):
             if line.id in current and current[line.id] != (line.status, line.error):
                 lines[i] = replace(line, status=current[line.id][0], error=current[line.id][1])
     if win["lines"]:
-        reads.mark_read(session, me.project_id, me.user_id, contact_id, win["lines"][-1].id)
-    presence.touch(session, me.project_id, me.user_id, contact_id)
+        chat.read_up_to(session, me.user_id, me.project_id, contact_id, win["lines"][-1].id)
 
 
 def _load_older(session) -> None:
     lines = win["lines"]
-    older = chat.get_history(session, me.project_id, contact_id, range_name=range_name,
+    older = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name,
                              before_id=lines[0].id if lines else None, limit=PAGE)
     win.update(lines=older + lines, has_older=len(older) == PAGE)
 
@@ -120,12 +116,14 @@ def _line_html(line) -> str:
 
 @st.fragment(run_every=REFRESH)
 def window() -> None:
+    end_if_logged_out()
+    others, counter = [], 0
     with banner_errors(), session_scope() as session:
         _refresh(session)
         if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
             _load_older(session)
-        counter = chat.count_since(session, me.project_id, contact_id, win["counter_from"]) if threshold else None
-        others = presence.others_viewing(session, me.project_id, me.user_id, contact_id, within_seconds=REFRESH * 3 + 2)
+        counter = chat.window_counter(session, me.user_id, me.project_id, contact_id, win["counter_from"]) if threshold else None
+        others = chat.viewing(session, me.user_id, me.project_id, contact_id, within_seconds=REFRESH * 3 + 2)
     if threshold:
         left, right = st.columns([6, 1])
         red = " red" if counter >= threshold else ""
@@ -136,7 +134,7 @@ def window() -> None:
                   f"(limit {threshold})</small></div>")
         if right.button("Reset", key=f"reset_{contact_id}"):
             with session_scope(readonly=True) as session:
-                win["counter_from"] = chat.latest_id(session, me.project_id, contact_id)
+                win["counter_from"] = chat.reset_counter(session, me.user_id, me.project_id, contact_id)
             st.rerun(scope="fragment")
     if others:
         st.html(f"<div class='smschat-viewing'>viewing now: {escape(', '.join(others))}</div>")
@@ -153,7 +151,7 @@ def window() -> None:
             text_col.text(f"Not delivered ({line.timestamp}): {line.error or line.status}")
             if button_col.button("Retry", key=f"retry_{line.id}"):
                 with banner_errors(), session_scope() as session:
-                    outbox.retry(session, me.project_id, line.id)
+                    chat.retry(session, me.user_id, me.project_id, line.id)
                     win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
                 st.rerun(scope="fragment")
 
@@ -244,12 +242,12 @@ send_col, unread_col = st.columns([1, 5])
 if send_col.button("Send", type="primary", key=f"send_{contact_id}"):
     with banner_errors():
         with session_scope() as session:
-            chat.send_chat_message(session, me.project_id, contact_id, me.user_id, st.session_state[BODY])
+            chat.send(session, me.user_id, me.project_id, contact_id, st.session_state[BODY])
         st.session_state[f"sent_{contact_id}"] = True
         st.rerun()
 if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
     with banner_errors(), session_scope() as session:
-        reads.mark_unread(session, me.project_id, me.user_id, contact_id)
+        chat.mark_unread(session, me.user_id, me.project_id, contact_id)
     # Leave the window, or its next refresh would read the conversation again.
     st.session_state.pop(WIN, None)
     st.switch_page("pages/contacts.py")

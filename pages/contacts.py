@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, viewer
-from smschat import contacts, reads
+from smschat import contacts
 from smschat.db import session_scope
 from smschat.timefmt import format_timestamp
 
@@ -15,9 +15,11 @@ PAGE_SIZES = [10, 25, 50, 100]
 me = viewer("contacts")
 st.title("Contacts")
 
+stats = None
 with banner_errors(), session_scope(readonly=True) as session:
-    mode = reads.read_mode(session, me.project_id)
-    stats = contacts.summary(session, me.project_id, me.user_id, mode, me.time_zone)
+    stats = contacts.overview(session, me.user_id, me.project_id)
+if stats is None:
+    st.stop()
 # Figures for program managers; the unread one filters the list below.
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Conversations with unread messages", stats.unread_conversations)
@@ -35,21 +37,19 @@ kind_label = middle.selectbox("Contact Type", ["All", "Mobile Worker", "Case"], 
 sort = sort_col.selectbox("Sort by", list(contacts.SORTS), format_func=contacts.SORTS.__getitem__, key="contacts_sort")
 page_size = right.selectbox("Show N contacts per page", PAGE_SIZES, index=1, key="contacts_page_size")
 kind = {"Mobile Worker": "mobile_worker", "Case": "case"}.get(kind_label)
-unread_only = (me.user_id, mode) if st.session_state.get("contacts_unread") else None
+unread_only = bool(st.session_state.get("contacts_unread"))
 
 # A new filter starts again from the first page.
-filter_key = (search, kind, page_size, sort, bool(unread_only))
+filter_key = (search, kind, page_size, sort, unread_only)
 if st.session_state.get("contacts_filter") != filter_key:
     st.session_state["contacts_filter"] = filter_key
     st.session_state["contacts_page"] = 0
 
 with banner_errors(), session_scope(readonly=True) as session:
-    total = contacts.count_contacts(session, me.project_id, search=search, kind=kind, unread_only_for=unread_only)
+    listing = contacts.browse(session, me.user_id, me.project_id, search=search, kind=kind, unread_only=unread_only,
+                              sort=sort, page_size=page_size, page=st.session_state.get("contacts_page", 0))
+    rows, total, page, unread = listing.rows, listing.total, listing.page, listing.unread
     pages = max(1, -(-total // page_size))
-    page = min(st.session_state.get("contacts_page", 0), pages - 1)
-    rows = contacts.list_contacts(session, me.project_id, search=search, kind=kind, unread_only_for=unread_only,
-                                  sort=sort, limit=page_size, offset=page * page_size)
-    unread = reads.unread_counts(session, me.project_id, me.user_id, [r.id for r in rows])
 
     frame = pd.DataFrame(
         {

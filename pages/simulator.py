@@ -4,11 +4,10 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
-from smschat import chat, contacts, inbound
+from pages._shared import banner_errors, end_if_logged_out, viewer
+from smschat import simulator
 from smschat.config import get_settings
 from smschat.db import session_scope
-from smschat.projects import get_project
 
 me = viewer("simulator")
 st.title("Phone simulator")
@@ -17,8 +16,11 @@ st.caption(
     "through the same inbound path a real SMS gateway uses."
 )
 
-with session_scope(readonly=True) as session:
-    numbers = contacts.phone_numbers(session, me.project_id)
+numbers = None
+with banner_errors(), session_scope(readonly=True) as session:
+    numbers = simulator.numbers(session, me.user_id, me.project_id)
+if numbers is None:
+    st.stop()
 if not numbers:
     st.info("This project has no phone numbers yet.")
     st.stop()
@@ -29,8 +31,10 @@ number = st.selectbox("Phone", list(labels), format_func=labels.__getitem__, key
 
 @st.fragment(run_every=get_settings().chat_refresh_seconds)
 def thread() -> None:
-    with session_scope(readonly=True) as session:
-        lines = chat.phone_thread(session, me.project_id, number)
+    end_if_logged_out()
+    lines = []
+    with banner_errors(), session_scope(readonly=True) as session:
+        lines = simulator.thread(session, me.user_id, me.project_id, number)
     if not lines:
         st.caption("No messages with this phone yet.")
         return
@@ -57,7 +61,6 @@ st.text_input("Contact's reply", key=KEY, placeholder="Type what the contact ans
 if st.button("Send reply", type="primary"):
     with banner_errors():
         with session_scope() as session:
-            project = get_project(session, me.project_id)
-            inbound.receive_sms(session, project, number, st.session_state[KEY], gateway="simulator")
+            simulator.reply(session, me.user_id, me.project_id, number, st.session_state[KEY])
         st.session_state["sim_sent"] = True
         st.rerun()

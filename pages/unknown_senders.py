@@ -14,7 +14,7 @@ st.caption("Messages from numbers that belong to no contact of this project. Add
            "contact (Add contacts) and later messages land in that contact's chat.")
 
 with banner_errors(), session_scope(readonly=True) as session:
-    rows = unknown_senders.list_unknown_senders(session, me.project_id)
+    rows = unknown_senders.list_unknown_senders(session, me.user_id, me.project_id)
     if not rows:
         st.info("No message from an unknown number.")
         st.stop()
@@ -29,7 +29,7 @@ with banner_errors(), session_scope(readonly=True) as session:
         hide_index=True, width="stretch",
     )
     number = st.selectbox("Show the messages of", [r.phone_number for r in rows])
-    lines = unknown_senders.thread(session, me.project_id, number)
+    lines = unknown_senders.thread(session, me.user_id, me.project_id, number)
     st.dataframe(
         pd.DataFrame({
             "Time": [line.timestamp for line in lines],

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, change_and_rerun, viewer
 from smschat import users
 from smschat.db import session_scope
 from smschat.models import Role
@@ -51,18 +51,12 @@ with right.container(border=True):
         target = st.selectbox("Web user", names, key="users_target")
         new_role = st.selectbox("New role", ROLES, key="users_role")
         c1, c2, c3 = st.columns(3)
-        if c1.button("Set role"):
-            with banner_errors(), session_scope() as session:
-                users.change_role(session, me.user_id, me.project_id, target, new_role)
-                st.rerun()
+        if c1.button("Set role", key="users_set_role"):
+            change_and_rerun(lambda s: users.change_role(s, me.user_id, me.project_id, target, new_role))
         if c2.button("Disable"):
-            with banner_errors(), session_scope() as session:
-                users.set_active(session, me.user_id, me.project_id, target, False)
-                st.rerun()
+            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, False))
         if c3.button("Enable"):
-            with banner_errors(), session_scope() as session:
-                users.set_active(session, me.user_id, me.project_id, target, True)
-                st.rerun()
+            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, True))
         new_password = st.text_input("New password", type="password", key="users_password")
         if st.button("Reset password"):
             with banner_errors(), session_scope() as session:
@@ -70,8 +64,15 @@ with right.container(border=True):
                 st.success("Password changed.")
 
 st.subheader("Audit trail")
+ALL = "All"
 with banner_errors(), session_scope(readonly=True) as session:
-    events = users.audit_trail(session, me.user_id, me.project_id)
+    kinds, names = users.audit_filters(session, me.user_id, me.project_id)
+    what_col, who_col = st.columns(2)
+    # Options are plain text (selectbox labels are not Markdown).
+    what = what_col.selectbox("What", [ALL, *kinds], key="audit_action")
+    who = who_col.selectbox("Who", [ALL, *names], key="audit_user")
+    events = users.audit_trail(session, me.user_id, me.project_id,
+                               action=None if what == ALL else what, username=None if who == ALL else who)
     st.dataframe(
         pd.DataFrame(
             {

@@ -24,6 +24,7 @@ class Action(enum.StrEnum):
     MANAGE_AUTOMATION = "manage reminders, broadcasts, keywords and surveys"
     MANAGE_USERS = "manage web users"
     VIEW_AUDIT = "view the audit trail"
+    MANAGE_PROJECTS = "manage projects and sender numbers"
 
 
 _AGENT = {Action.VIEW_CONTACTS, Action.CHAT, Action.SIMULATE}

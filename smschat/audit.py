@@ -18,6 +18,7 @@ LOGOUT = "logout"
 SETTINGS_CHANGED = "settings_changed"
 EXPORT = "export"
 USER_CHANGED = "user_changed"
+PROJECT_CHANGED = "project_changed"
 
 
 def record(
@@ -58,8 +59,26 @@ class AuditRow:
     detail: dict[str, Any]
 
 
-def list_events(session: Session, project_id: int | None, *, limit: int = 200, offset: int = 0) -> list[AuditRow]:
+def _in_project(project_id: int):
     """Events of one project, plus the project-less ones (logins) of its members."""
+    members = select(Membership.user_id).where(Membership.project_id == project_id)
+    return or_(
+        AuditEvent.project_id == project_id,
+        AuditEvent.project_id.is_(None) & AuditEvent.user_id.in_(members),
+    )
+
+
+def _who():
+    # The name written with the event (logins) or the acting web user's.
+    return func.coalesce(AuditEvent.username, WebUser.username)
+
+
+def list_events(
+    session: Session, project_id: int | None, *, limit: int = 200, offset: int = 0,
+    action: str | None = None, username: str | None = None,
+) -> list[AuditRow]:
+    """Events of one project, plus the project-less ones (logins) of its members, newest
+    first; optionally only one kind of event (`action`) or one web user's (`username`)."""
     query = (
         select(AuditEvent, WebUser.username)
         .outerjoin(WebUser, WebUser.id == AuditEvent.user_id)
@@ -68,18 +87,26 @@ def list_events(session: Session, project_id: int | None, *, limit: int = 200, o
         .offset(max(0, offset))
     )
     if project_id is not None:
-        members = select(Membership.user_id).where(Membership.project_id == project_id)
-        query = query.where(
-            or_(
-                AuditEvent.project_id == project_id,
-                AuditEvent.project_id.is_(None) & AuditEvent.user_id.in_(members),
-            )
-        )
+        query = query.where(_in_project(project_id))
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if username:
+        query = query.where(_who() == username)
     # Events written by the CLI have no acting web user.
     return [
         AuditRow(e.at, e.action, e.username or actor or "(command line)", e.address, e.detail or {})
         for e, actor in session.execute(query)
     ]
+
+
+def filter_choices(session: Session, project_id: int) -> tuple[list[str], list[str]]:
+    """The kinds of event and the web users that occur in a project's trail (for filters)."""
+    base = select().select_from(AuditEvent).outerjoin(WebUser, WebUser.id == AuditEvent.user_id).where(
+        _in_project(project_id))
+    actions = session.scalars(base.with_only_columns(AuditEvent.action).distinct().order_by(AuditEvent.action))
+    who = _who()
+    names = session.scalars(base.with_only_columns(who).where(who.is_not(None)).distinct().order_by(who))
+    return list(actions), list(names)
 
 
 def window_start(minutes: int, now: datetime | None = None) -> datetime:

@@ -203,17 +203,34 @@ def start_web_session(session: Session, user_id: int, project_id: int | None) ->
     return token
 
 
-def resume_web_session(session: Session, token: str | None) -> WebSession | None:
-    """The live session behind a token (sliding expiry), or None: expired, ended, user disabled."""
+# A page run within this long of the last one does not write the session row again.
+TOUCH_EVERY = timedelta(seconds=60)
+
+
+def live_web_session(session: Session, token: str | None) -> WebSession | None:
+    """The session behind a token if it is still live (not expired, not ended, user active).
+    Reads only: the dashboard checks this on every run of a logged-in page."""
     if not isinstance(token, str) or not token:
         return None
     ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
-    now = utcnow()
-    if ws is None or ws.expires_at <= now:
+    if ws is None or ws.expires_at <= utcnow():
         return None
     user = session.get(WebUser, ws.user_id)
     if user is None or not user.is_active:
         return None
+    return ws
+
+
+def needs_touch(ws: WebSession) -> bool:
+    return utcnow() - ws.last_seen_at >= TOUCH_EVERY
+
+
+def resume_web_session(session: Session, token: str | None) -> WebSession | None:
+    """The live session behind a token (sliding expiry), or None: expired, ended, user disabled."""
+    ws = live_web_session(session, token)
+    if ws is None:
+        return None
+    now = utcnow()
     ws.last_seen_at = now
     ws.expires_at = now + session_idle()
     session.flush()

@@ -8,8 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from . import outbox
-from .contacts import display_name, get_contact
+from . import outbox, presence, reads
+from .access import Action, require
+from .contacts import display_name, get_contact, primary_phone
+from .errors import MessageNotFound
 from .models import Contact, Direction, Message, Project, WebUser, Workflow
 from .projects import get_chat_settings, get_project
 from .timefmt import format_timestamp, range_start
@@ -183,3 +185,107 @@ def phone_thread(session: Session, project_id: int, e164: str, *, limit: int = 1
     )
     rows.reverse()
     return [_line(m, u, e164, project.time_zone) for m, u in rows]
+
+
+# --- checked entry points: what the Chat page calls ---------------------------------------
+#
+# The functions above are internal (worker, webhooks, demo, bench call them). Every function
+# below takes the acting web user first, checks role AND project with access.require, and
+# checks that the contact is in that project, before it reads or writes anything. A contact
+# of another project and a missing one get the same answer ("No such contact in this project.").
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a new chat window needs to open."""
+
+    contact_id: int
+    title: str
+    counter_threshold: int | None
+    template: str
+    opened_at: int
+    unread_after: int
+    opted_out: bool  # the number replied STOP: nothing can be sent until START
+
+
+def _checked_contact(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> Contact:
+    require(session, actor_id, project_id, Action.CHAT)
+    return get_contact(session, project_id, contact_id)
+
+
+def open_window(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> Window:
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    settings = get_chat_settings(session, project_id)
+    return Window(
+        contact_id=contact.id,
+        title=f"Chat - {display_name(contact, settings)}",
+        counter_threshold=settings.message_counter_threshold,
+        template=settings.chat_template,
+        opened_at=latest_id(session, project_id, contact.id),
+        unread_after=reads.last_read_id(session, project_id, actor_id, contact.id),
+        opted_out=bool((phone := primary_phone(session, contact)) and phone.opted_out),
+    )
+
+
+def find_contacts(session: Session, actor_id: int | None, project_id: int, search: str | None, *, limit: int = 50):
+    """The contact picker of the Chat page (no contact in the address yet)."""
+    from .contacts import list_contacts
+
+    require(session, actor_id, project_id, Action.CHAT)
+    return list_contacts(session, project_id, search=search, limit=limit)
+
+
+def window_history(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, **kwargs) -> list[ChatLine]:
+    """`get_history` for the acting user (same keyword arguments)."""
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    return get_history(session, project_id, contact.id, **kwargs)
+
+
+def window_statuses(session: Session, actor_id: int | None, project_id: int, message_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    require(session, actor_id, project_id, Action.CHAT)
+    return statuses(session, project_id, message_ids)
+
+
+def window_counter(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, after_id: int) -> int:
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    return count_since(session, project_id, contact.id, after_id)
+
+
+def reset_counter(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> int:
+    """Where the Message Counter starts again (Reset)."""
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    return latest_id(session, project_id, contact.id)
+
+
+def read_up_to(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, up_to_id: int) -> int:
+    """The open window marks what it shows as read, for the acting user."""
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    return reads.mark_read(session, project_id, actor_id, contact.id, up_to_id)
+
+
+def mark_unread(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> None:
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    reads.mark_unread(session, project_id, actor_id, contact.id)
+
+
+def viewing(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, *, within_seconds: float = 10) -> list[str]:
+    """Note that the acting user has this chat open; the others who have it open too."""
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    presence.touch(session, project_id, actor_id, contact.id)
+    return presence.others_viewing(session, project_id, actor_id, contact.id, within_seconds=within_seconds)
+
+
+def send(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, body: str) -> Message:
+    """Send a chat message as the acting user (the sender is never taken from the caller)."""
+    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    return send_chat_message(session, project_id, contact.id, actor_id, body)
+
+
+def retry(session: Session, actor_id: int | None, project_id: int, message_id: int | str) -> Message:
+    """Retry a failed, undelivered or unknown message of this project (the Retry button)."""
+    require(session, actor_id, project_id, Action.CHAT)
+    try:
+        mid = int(message_id)
+    except (TypeError, ValueError):
+        raise MessageNotFound("No such message in this project.") from None
+    return outbox.retry(session, project_id, mid)

@@ -40,6 +40,8 @@ users_app = typer.Typer(help="Web users.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 contacts_app = typer.Typer(help="Contacts: mobile workers and cases.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
+projects_app = typer.Typer(help="Projects and their sender numbers.", no_args_is_help=True)
+app.add_typer(projects_app, name="projects")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -303,6 +305,66 @@ def contacts_add(
         contact = create_contact(session, proj, kind, name)
         register_phone(session, proj, contact, phone, verified=verified)
     typer.echo(f"Added {name}.")
+
+
+@projects_app.command("add")
+def projects_add(
+    slug: Annotated[str, typer.Argument(help="Lower-case letters, digits and dashes.")],
+    name: Annotated[str, typer.Option(help="The project's name.")],
+    time_zone: Annotated[str, typer.Option(help="IANA time zone, e.g. Africa/Nairobi.")] = "UTC",
+    region: Annotated[str, typer.Option(help="Two-letter region national numbers are read in.")] = "US",
+    sender: Annotated[list[str] | None, typer.Option(help="A sender number (repeat for several).")] = None,
+    admin: Annotated[str | None, typer.Option(help="Make this web user the project's admin.")] = None,
+) -> None:
+    """Create a project (audited as a command-line change)."""
+    from . import auth, projects
+    from .db import session_scope
+
+    with session_scope() as session:
+        project = projects.create_project(session, slug, name, time_zone=time_zone, default_region=region,
+                                          sender_numbers=sender or [])
+        projects.record_created(session, project)
+        if admin:
+            auth.set_role(session, auth.get_user(session, admin), project, "admin")
+        numbers = ", ".join(project.sender_numbers) or "no sender number"
+    typer.echo(f"Added project {slug!r} ({time_zone}, {region.upper()}, {numbers}).")
+
+
+@projects_app.command("list")
+def projects_list() -> None:
+    """List projects: slug, name, time zone, region, sender numbers."""
+    from sqlalchemy import select
+
+    from .db import session_scope
+    from .models import Project
+
+    with session_scope(readonly=True) as session:
+        for p in session.scalars(select(Project).order_by(Project.slug)):
+            numbers = ", ".join(p.sender_numbers or []) or "-"
+            typer.echo(f"{p.slug}\t{p.name}\t{p.time_zone}\t{p.default_region}\t{numbers}")
+
+
+@projects_app.command("senders")
+def projects_senders(
+    slug: str,
+    add: Annotated[list[str] | None, typer.Option(help="Add a sender number (repeat for several).")] = None,
+    remove: Annotated[list[str] | None, typer.Option(help="Remove a sender number.")] = None,
+) -> None:
+    """Show a project's sender numbers; --add / --remove change them (a number belongs to one project)."""
+    from . import projects
+    from .db import session_scope
+
+    with session_scope() as session:
+        project = projects.get_project_by_slug(session, slug)
+        for number in remove or []:
+            projects.remove_sender(session, project, number)
+        for number in add or []:
+            projects.add_sender(session, project, number)
+        numbers = list(project.sender_numbers or [])
+    for number in numbers:
+        typer.echo(number)
+    if not numbers:
+        typer.echo(f"{slug} has no sender number.", err=True)
 
 
 def main() -> None:

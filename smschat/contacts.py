@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
+from .access import Action, require
 from .errors import ContactNotFound, PhoneNumberInUse, ValidationError
 from .models import ChatSettings, Contact, ContactKind, Message, PhoneNumber, Project, ReadMarker
 from .timefmt import today_start
@@ -329,3 +330,53 @@ def phone_numbers(session: Session, project_id: int) -> list[tuple[str, str, int
         .order_by(Contact.name, PhoneNumber.e164)
     )
     return [(r[0], r[1], r[2]) for r in rows]
+
+
+# --- checked entry points: what the Contacts page calls -----------------------------------
+#
+# The functions above are internal (the chat, imports, worker, bench use them). These take the
+# acting web user, check role and project with access.require, and work out the user's own
+# unread state themselves (never another user's).
+
+
+@dataclass(frozen=True)
+class ContactPage:
+    rows: list[ContactRow]
+    total: int
+    page: int  # 0-based, clamped to the last page
+    unread: dict[int, int]  # unread count per contact id on this page, for the acting user
+
+
+def overview(session: Session, actor_id: int | None, project_id: int, now: datetime | None = None) -> Summary:
+    """The figures above the list, for the acting user."""
+    from .projects import get_chat_settings, get_project
+
+    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    mode = get_chat_settings(session, project_id).read_mode
+    return summary(session, project_id, actor_id, mode, get_project(session, project_id).time_zone, now)
+
+
+def browse(
+    session: Session,
+    actor_id: int | None,
+    project_id: int,
+    *,
+    search: str | None = None,
+    kind: str | None = None,
+    unread_only: bool = False,
+    sort: str = "name",
+    page_size: int = 25,
+    page: int = 0,
+) -> ContactPage:
+    """One page of the contacts list with the acting user's unread counts."""
+    from .projects import get_chat_settings
+    from .reads import unread_counts
+
+    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    unread_for = (actor_id, get_chat_settings(session, project_id).read_mode) if unread_only else None
+    total = count_contacts(session, project_id, search=search, kind=kind, unread_only_for=unread_for)
+    page = max(0, min(int(page), max(0, -(-total // page_size) - 1)))
+    rows = list_contacts(session, project_id, search=search, kind=kind, unread_only_for=unread_for, sort=sort,
+                         limit=page_size, offset=page * page_size)
+    return ContactPage(rows, total, page, unread_counts(session, project_id, actor_id, [r.id for r in rows]))

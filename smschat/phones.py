@@ -31,3 +31,11 @@ def try_e164(raw: str, region: str | None = "US") -> str | None:
         return to_e164(raw, region)
     except InvalidPhoneNumber:
         return None
+
+
+def validate_region(region: str) -> str:
+    """A two-letter region code phonenumbers knows (national numbers are read in it)."""
+    code = (region or "").strip().upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise InvalidPhoneNumber(f"Unknown region {region!r}; use a two-letter code such as US, KE or SN.")
+    return code

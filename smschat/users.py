@@ -66,6 +66,14 @@ def reset_password(session: Session, actor_id: int, project_id: int, username: s
     auth.set_password(session, _member(session, project_id, username).username, password, actor_id=actor_id)
 
 
-def audit_trail(session: Session, actor_id: int, project_id: int, *, limit: int = 200) -> list[audit.AuditRow]:
+def audit_trail(session: Session, actor_id: int, project_id: int, *, limit: int = 200,
+                action: str | None = None, username: str | None = None) -> list[audit.AuditRow]:
+    """The project's audit trail, newest first, optionally one kind of event or one user's."""
     require(session, actor_id, project_id, Action.VIEW_AUDIT)
-    return audit.list_events(session, project_id, limit=limit)
+    return audit.list_events(session, project_id, limit=limit, action=action, username=username)
+
+
+def audit_filters(session: Session, actor_id: int, project_id: int) -> tuple[list[str], list[str]]:
+    """(kinds of event, usernames) that occur in the project's trail."""
+    require(session, actor_id, project_id, Action.VIEW_AUDIT)
+    return audit.filter_choices(session, project_id)

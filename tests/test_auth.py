@@ -115,3 +115,25 @@ def test_logins_and_user_changes_are_audited_for_admins_of_that_project(session,
     changes = [e.detail for e in events if e.action == audit.USER_CHANGED]
     assert {"user": "amy", "change": "created"} in changes
     assert {"user": "amy", "change": "role", "role": "agent"} in changes
+
+
+def test_an_active_session_slides_forward_but_is_written_at_most_once_a_minute(session, project, agent):
+    token = auth.start_web_session(session, agent.id, project.id)
+    session.commit()
+    ws = session.query(WebSession).one()
+    assert auth.live_web_session(session, token) is ws and not auth.needs_touch(ws)
+    ws.last_seen_at -= timedelta(minutes=5)
+    ws.expires_at -= timedelta(minutes=5)
+    old_expiry = ws.expires_at
+    assert auth.needs_touch(ws)
+    auth.resume_web_session(session, token)
+    assert ws.expires_at > old_expiry and not auth.needs_touch(ws)
+
+
+def test_an_expired_session_is_not_live_even_if_the_browser_keeps_the_cookie(session, project, agent):
+    token = auth.start_web_session(session, agent.id, project.id)
+    ws = session.query(WebSession).one()
+    ws.expires_at = ws.last_seen_at  # idle for the whole timeout
+    session.commit()
+    assert auth.live_web_session(session, token) is None
+    assert auth.resume_web_session(session, token) is None

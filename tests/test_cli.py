@@ -136,3 +136,27 @@ def test_first_init_creates_a_project_and_prints_the_admin_password(db_url, sess
     assert demo.exit_code == 0 and "  admin" not in demo.output
     session.rollback()
     assert sorted(p.slug for p, _ in auth.memberships(session, user.id)) == ["demo", "main"]
+
+
+def test_projects_add_list_and_senders(db_url, session, project):
+    from smschat import audit, projects
+
+    auth.create_user(session, "root", "long enough pw")
+    session.commit()
+    r = runner.invoke(app, ["projects", "add", "kenya", "--name", "Kenya pilot", "--time-zone", "Africa/Nairobi",
+                            "--region", "ke", "--sender", "0712 000 111", "--admin", "root"])
+    assert r.exit_code == 0, r.output
+    assert "Added project 'kenya' (Africa/Nairobi, KE, +254712000111)" in r.output
+    listing = runner.invoke(app, ["projects", "list"]).output.splitlines()
+    assert "kenya\tKenya pilot\tAfrica/Nairobi\tKE\t+254712000111" in listing
+    assert "test\tTest Project\tAmerica/New_York\tUS\t+15005550006" in listing
+    r = runner.invoke(app, ["projects", "senders", "kenya", "--add", "+254712000222", "--remove", "+254712000111"])
+    assert r.exit_code == 0 and r.output.split() == ["+254712000222"]
+    # A number of another project is refused, with exit code 1 and one line.
+    taken = runner.invoke(app, ["projects", "senders", "kenya", "--add", "+15005550006"])
+    assert taken.exit_code == 1 and "already the sender number of another project" in taken.output
+    session.rollback()
+    kenya = projects.get_project_by_slug(session, "kenya")
+    assert auth.role_in(session, auth.get_user(session, "root").id, kenya.id) == "admin"
+    changes = [e.detail["change"] for e in audit.list_events(session, kenya.id) if e.action == audit.PROJECT_CHANGED]
+    assert changes == ["sender_added", "sender_removed", "created"]

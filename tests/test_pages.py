@@ -30,8 +30,24 @@ def test_dashboard_logged_out_shows_only_the_login_form(db_url, project, agent):
     assert "viewer" not in at.session_state
 
 
-def test_dashboard_logged_in_shows_the_sidebar_and_the_default_page(db_url, project, agent, marie):
-    at = _as(app("dashboard.py"), agent, project).run()
+def _logged_in(session, user, project, role="agent", token=None) -> AppTest:
+    """The dashboard as after a login: the viewer and a live server-side session token.
+
+    AppTest re-runs only the page script after the first run, so each "next click" on the
+    dashboard itself is a fresh AppTest holding the same session state (same token)."""
+    from smschat import auth
+
+    if token is None:
+        token = auth.start_web_session(session, user.id, project.id)
+        session.commit()
+    at = _as(app("dashboard.py"), user, project, role)
+    at.session_state["identity"] = {"user_id": user.id, "username": user.username, "display_name": user.display_name}
+    at.session_state["token"] = token
+    return at
+
+
+def test_dashboard_logged_in_shows_the_sidebar_and_the_default_page(db_url, session, project, agent, marie):
+    at = _logged_in(session, agent, project).run()
     assert not at.exception
     assert "Logged in as amy (agent)" in [t.value for t in at.sidebar.text]
     assert [b.label for b in at.sidebar.button] == ["Log out"]
@@ -126,6 +142,15 @@ def test_users_page_lists_users_and_the_audit_trail_for_admins(db_url, session, 
     assert not at.exception and not at.error
     assert list(at.dataframe[0].value["Username"]) == ["amy", "root"]
     assert "user_changed" in list(at.dataframe[1].value["What"])
+    auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.7")
+    session.commit()
+    at.run()
+    at.selectbox(key="audit_action").select("login").run()
+    trail = at.dataframe[1].value
+    assert list(trail["What"]) == ["login"] and list(trail["Who"]) == ["amy"] and list(trail["Address"]) == ["10.0.0.7"]
+    at.selectbox(key="audit_action").select("All")
+    at.selectbox(key="audit_user").select("amy").run()
+    assert set(at.dataframe[1].value["Who"]) == {"amy"}
 
 
 def test_users_page_refuses_an_agent(db_url, project, agent):
@@ -188,3 +213,125 @@ def test_chat_page_says_when_the_number_opted_out(db_url, session, project, agen
     at.run()
     assert not at.exception
     assert any("replied STOP" in w.value for w in at.warning)
+
+
+def test_chat_page_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):
+    from smschat import projects
+
+    other = projects.create_project(session, "other", "Other")
+    secret = contacts.create_contact(session, other, "case", "Secret Case")
+    contacts.register_phone(session, other, secret, "+254799999999")
+    inbound.receive_sms(session, other, "+254799999999", "private words")
+    session.commit()
+    shown = {}
+    for contact_id in (str(secret.id), "99999"):
+        at = _as(app("pages/chat.py"), agent, project)
+        at.query_params["contact"] = contact_id
+        at.run()
+        assert not at.exception
+        shown[contact_id] = [e.value for e in at.error]
+        page = " ".join(h.proto.body for h in at.get("html")) + " ".join(m.value for m in at.markdown)
+        assert "Secret Case" not in page and "private words" not in page
+    assert shown[str(secret.id)] == shown["99999"] == ["No such contact in this project."]
+
+
+@pytest.mark.parametrize("page", ["pages/chat.py", "pages/simulator.py"])
+def test_chat_and_simulator_pages_refuse_an_analyst_in_the_service(db_url, session, project, marie, page):
+    from smschat import auth
+
+    ana = auth.create_user(session, "ana", "long enough pw", project=project, role="analyst")
+    session.commit()
+    at = _as(app(page), ana, project, role="analyst")
+    at.query_params["contact"] = str(marie.id)
+    at.run()
+    assert not at.exception
+    assert any("Your role (analyst) cannot" in e.value for e in at.error)
+    assert "marie" not in " ".join(h.proto.body for h in at.get("html"))
+
+
+def test_an_idle_session_ends_on_the_server_and_the_next_click_shows_the_login_form(db_url, session, project, agent, marie):
+    from datetime import timedelta
+
+    from smschat.models import WebSession
+
+    at = _logged_in(session, agent, project).run()
+    assert "Logged in as amy (agent)" in [t.value for t in at.sidebar.text]
+    # Idle past the timeout: the server's row has expired (nothing in the browser decides).
+    ws = session.query(WebSession).one()
+    ws.expires_at = ws.last_seen_at = ws.expires_at - timedelta(days=2)
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert "Your session has ended. Please log in again." in [i.value for i in at.info]
+    assert "viewer" not in at.session_state and "token" not in at.session_state
+    assert not at.dataframe  # nothing of the contacts is left on the page
+
+
+def test_a_disabled_user_is_logged_out_at_the_next_click(db_url, session, project, agent, marie):
+    from smschat import auth
+
+    at = _logged_in(session, agent, project).run()
+    auth.set_active(session, "amy", False)
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert [t.label for t in at.text_input] == ["Username", "Password"]
+
+
+def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session, project, agent, marie):
+    from smschat import auth
+
+    at = _logged_in(session, agent, project).run()
+    auth.set_role(session, agent, project, "analyst")
+    session.commit()
+    at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
+    assert "Logged in as amy (analyst)" in [t.value for t in at.sidebar.text]
+
+
+def test_projects_page_lists_adds_and_changes_projects_for_admins(db_url, session, project, agent):
+    from smschat import auth, projects
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    at = _as(app("pages/projects.py"), admin, project, role="admin").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Slug"]) == ["test"]
+    assert list(at.dataframe[0].value["Sender numbers"]) == ["+15005550006"]
+    at.text_input(key="sender_%d" % project.id).input("+1 500 555 0009")
+    at.button(key="add_sender").click().run()
+    assert not at.error
+    assert list(at.dataframe[0].value["Sender numbers"]) == ["+15005550006, +15005550009"]
+    form = at.get("form")[0]
+    at.text_input[0].input("kenya")
+    at.text_input[1].input("Kenya <b>pilot</b>")
+    form.button[0].click()  # FormSubmitter "Add project"
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    assert list(at.dataframe[0].value["Name"]) == ["Kenya <b>pilot</b>", "Test Project"]
+    assert auth.role_in(session, admin.id, projects.get_project_by_slug(session, "kenya").id) == "admin"
+
+
+def test_projects_page_refuses_a_supervisor(db_url, session, project):
+    from smschat import auth
+
+    sup = auth.create_user(session, "sup", "long enough pw", project=project, role="supervisor")
+    session.commit()
+    at = _as(app("pages/projects.py"), sup, project, role="supervisor").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (supervisor) cannot manage projects and sender numbers."]
+    assert not at.dataframe
+
+
+def test_users_page_changes_are_committed(db_url, session, project, agent):
+    from smschat import auth
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    session.commit()
+    at = _as(app("pages/users.py"), admin, project, role="admin").run()
+    at.selectbox(key="users_target").select("amy")
+    at.selectbox(key="users_role").select("supervisor")
+    at.button(key="users_set_role").click().run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    session.expire_all()
+    assert auth.role_in(session, agent.id, project.id) == "supervisor"
+    assert dict(zip(at.dataframe[0].value["Username"], at.dataframe[0].value["Role"], strict=True))["amy"] == "supervisor"

@@ -1,7 +1,7 @@
 import pytest
 
 from smschat import auth, projects, users
-from smschat.errors import PermissionDenied, UserNotFound, ValidationError
+from smschat.errors import AuthError, PermissionDenied, UserNotFound, ValidationError
 
 
 @pytest.fixture
@@ -43,3 +43,25 @@ def test_bad_new_user_input_changes_nothing(session, project, admin):
         users.add_user(session, admin.id, project.id, "kim", "short")
     session.rollback()
     assert [r.username for r in users.project_users(session, admin.id, project.id)] == ["root"]
+
+
+def test_audit_trail_filters_by_kind_of_event_and_by_user(session, project, agent):
+    from smschat import audit, auth, projects, users
+
+    admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
+    auth.authenticate(session, "amy", "correct horse battery")
+    with pytest.raises(AuthError):
+        auth.authenticate(session, "amy", "wrong password")
+    auth.authenticate(session, "root", "long enough pw")
+    projects.rename_project(session, admin.id, project.id, "Renamed")
+    session.commit()
+    kinds, names = users.audit_filters(session, admin.id, project.id)
+    assert {"login", "login_failed", "user_changed", "project_changed"} <= set(kinds)
+    assert {"amy", "root"} <= set(names)
+    amy_logins = users.audit_trail(session, admin.id, project.id, action=audit.LOGIN, username="amy")
+    assert [(e.action, e.username) for e in amy_logins] == [("login", "amy")]
+    roots = users.audit_trail(session, admin.id, project.id, username="root")
+    assert {e.action for e in roots} == {"login", "project_changed"}
+    assert [e.action for e in users.audit_trail(session, admin.id, project.id, action="project_changed")] == [
+        "project_changed"]
+    assert users.audit_trail(session, admin.id, project.id, username="' OR 1=1 --") == []

@@ -1,0 +1,50 @@
+"""The Phone simulator page's checked entry points: answer as a contact of the project.
+
+Each call checks the acting web user's role and project (Action.SIMULATE). A number is
+accepted only if it belongs to a contact of that project, so the simulator can neither read
+nor write another project's conversations; a foreign number and an unknown one get the same
+answer.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import chat, contacts, inbound
+from .access import Action, require
+from .errors import NotFound
+from .models import PhoneNumber
+from .phones import try_e164
+from .projects import get_project
+
+NO_SUCH_NUMBER = "No such phone number in this project."
+
+
+def numbers(session: Session, actor_id: int | None, project_id: int) -> list[tuple[str, str, int]]:
+    """(number, contact name, contact id) for every number in the project."""
+    require(session, actor_id, project_id, Action.SIMULATE)
+    return contacts.phone_numbers(session, project_id)
+
+
+def _own_number(session: Session, project_id: int, number: str) -> str:
+    e164 = try_e164(number, None) if number else None
+    known = e164 and session.scalar(
+        select(PhoneNumber.id).where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164).limit(1)
+    )
+    if not known:
+        raise NotFound(NO_SUCH_NUMBER)
+    return e164
+
+
+def thread(session: Session, actor_id: int | None, project_id: int, number: str, *, limit: int = 100) -> list[chat.ChatLine]:
+    """What this phone has seen."""
+    require(session, actor_id, project_id, Action.SIMULATE)
+    return chat.phone_thread(session, project_id, _own_number(session, project_id, number), limit=limit)
+
+
+def reply(session: Session, actor_id: int | None, project_id: int, number: str, body: str) -> inbound.InboundResult:
+    """The contact answers: the same inbound path a gateway's webhook takes."""
+    require(session, actor_id, project_id, Action.SIMULATE)
+    e164 = _own_number(session, project_id, number)
+    return inbound.receive_sms(session, get_project(session, project_id), e164, body, gateway="simulator")

@@ -1,0 +1,219 @@
+"""Every service entry point a page calls × every role × own/other project: allowed or refused.
+
+The pages hide what a role may not use; the rule is enforced here, in the service layer.
+Each entry point is called
+  - in the user's own project, with objects of that project: allowed exactly when its action
+    is one of the role's (smschat.access.ROLE_ACTIONS), else PermissionDenied;
+  - in another project (where the user has no role): PermissionDenied, "You do not have access
+    to this project." (access.NO_ACCESS), for every role;
+  - in the own project but with an object id of another project (a deep link): refused with the
+    very same error type and words as an id that does not exist, so nothing tells them apart.
+
+The command line (`smschat users …`, `contacts import`, `projects …`) runs with the operator's
+database access and calls the internal, unchecked functions; it has no acting web user.
+
+HOW TO ADD AN ENTRY POINT (e.g. settings, automation, message log, exports): append one
+`Entry(function, Action.X, lambda w, pid, o: (args after session and actor_id...))` to ENTRIES.
+`w` is the World below, `pid` the project id to call with, `o` the Objects to use (the own,
+foreign or missing ones: contact, worker, message, number, username). If the function takes an
+object id, add `object=True` and pick it from `o` so the deep-link check runs too; if it needs a
+new kind of object, add a field to Objects and create one in each project in `world`. Calls run
+inside a savepoint that is rolled back, so they may write.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from smschat import chat, contacts, imports, projects, simulator, unknown_senders, users
+from smschat.access import NO_ACCESS, ROLE_ACTIONS, Action
+from smschat.auth import _DUMMY_HASH
+from smschat.errors import PermissionDenied, SmsChatError
+from smschat.models import Direction, Membership, Message, Role, Status, WebUser, Workflow
+
+
+@dataclass(frozen=True)
+class Objects:
+    contact: int  # a listed contact (verified mobile worker)
+    worker: int  # a mobile worker whose number is not verified yet
+    message: int  # a failed outgoing chat message (retryable)
+    number: str  # the listed contact's phone number
+    username: str  # a web user of the project (not one of the role users)
+    unknown: str  # a number that wrote to the project without being a contact's
+
+
+@dataclass
+class World:
+    own: int
+    other: int
+    users: dict[Role, int]
+    objects: dict[str, Objects]
+
+
+@dataclass(frozen=True)
+class Entry:
+    function: Callable[..., Any]
+    action: Action
+    args: Callable[[World, int, Objects], tuple]
+    object: bool = False  # takes an object id: check the foreign-vs-missing answer too
+
+    @property
+    def name(self) -> str:
+        return f"{self.function.__module__.removeprefix('smschat.')}.{self.function.__name__}"
+
+
+CSV = "type,name,phone\ncase,New Case,+254700000001\n"
+
+ENTRIES = [
+    # Contacts page
+    Entry(contacts.overview, Action.VIEW_CONTACTS, lambda w, pid, o: (pid,)),
+    Entry(contacts.browse, Action.VIEW_CONTACTS, lambda w, pid, o: (pid,)),
+    # Chat page
+    Entry(chat.find_contacts, Action.CHAT, lambda w, pid, o: (pid, "mar")),
+    Entry(chat.open_window, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(chat.window_history, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(chat.window_statuses, Action.CHAT, lambda w, pid, o: (pid, [o.message])),
+    Entry(chat.window_counter, Action.CHAT, lambda w, pid, o: (pid, o.contact, 0), object=True),
+    Entry(chat.reset_counter, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(chat.read_up_to, Action.CHAT, lambda w, pid, o: (pid, o.contact, o.message), object=True),
+    Entry(chat.mark_unread, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(chat.viewing, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(chat.send, Action.CHAT, lambda w, pid, o: (pid, o.contact, "hello"), object=True),
+    Entry(chat.retry, Action.CHAT, lambda w, pid, o: (pid, o.message), object=True),
+    # Phone simulator page
+    Entry(simulator.numbers, Action.SIMULATE, lambda w, pid, o: (pid,)),
+    # Unknown senders page
+    Entry(unknown_senders.list_unknown_senders, Action.VIEW_CONTACTS, lambda w, pid, o: (pid,)),
+    Entry(unknown_senders.thread, Action.VIEW_CONTACTS, lambda w, pid, o: (pid, o.unknown), object=True),
+    Entry(simulator.thread, Action.SIMULATE, lambda w, pid, o: (pid, o.number), object=True),
+    Entry(simulator.reply, Action.SIMULATE, lambda w, pid, o: (pid, o.number, "yes"), object=True),
+    # Add contacts page
+    Entry(imports.add_contact, Action.MANAGE_CONTACTS, lambda w, pid, o: (pid, "case", "Zoe", "+254700000002")),
+    Entry(imports.import_csv, Action.MANAGE_CONTACTS, lambda w, pid, o: (pid, CSV)),
+    Entry(imports.unverified_workers, Action.MANAGE_CONTACTS, lambda w, pid, o: (pid,)),
+    Entry(imports.start_verification, Action.MANAGE_CONTACTS, lambda w, pid, o: (pid, o.worker), object=True),
+    # Web users page
+    Entry(users.project_users, Action.MANAGE_USERS, lambda w, pid, o: (pid,)),
+    Entry(users.add_user, Action.MANAGE_USERS, lambda w, pid, o: (pid, "newbie", "long enough pw")),
+    Entry(users.change_role, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, "analyst"), object=True),
+    Entry(users.set_active, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, False), object=True),
+    Entry(users.reset_password, Action.MANAGE_USERS, lambda w, pid, o: (pid, o.username, "another long pw"), object=True),
+    Entry(users.audit_trail, Action.VIEW_AUDIT, lambda w, pid, o: (pid,)),
+    Entry(users.audit_filters, Action.VIEW_AUDIT, lambda w, pid, o: (pid,)),
+    # Projects page
+    Entry(projects.managed_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid,)),
+    Entry(projects.add_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "new-one", "New One")),
+    Entry(projects.rename_project, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "Renamed")),
+    Entry(projects.set_time_zone, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "Africa/Nairobi")),
+    Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
+    Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
+    Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+]
+
+SENDERS = {"own": "+15005550006", "other": "+15005550007"}
+
+
+def o_sender(w: World, pid: int) -> str:
+    return SENDERS["own" if pid == w.own else "other"]
+
+
+def _project_objects(session, project, tag: str, phone: str, worker_phone: str, unknown: str) -> Objects:
+    contact = contacts.create_contact(session, project, "mobile_worker", f"marie {tag}")
+    contacts.register_phone(session, project, contact, phone, verified=True)
+    worker = contacts.create_contact(session, project, "mobile_worker", f"bob {tag}")
+    contacts.register_phone(session, project, worker, worker_phone)
+    message = Message(project_id=project.id, contact_id=contact.id, phone_number=phone, direction=Direction.OUT.value,
+                      body="did not go", status=Status.FAILED.value, workflow=Workflow.CHAT.value)
+    member = WebUser(username=f"member-{tag}", password_hash=_DUMMY_HASH)
+    stranger = Message(project_id=project.id, contact_id=None, phone_number=unknown, direction=Direction.IN.value,
+                       body="who is this?", status=Status.RECEIVED.value)
+    session.add_all([message, member, stranger])
+    session.flush()
+    session.add(Membership(user_id=member.id, project_id=project.id, role=Role.AGENT.value))
+    return Objects(contact.id, worker.id, message.id, phone, member.username, unknown)
+
+
+@pytest.fixture
+def world(session) -> World:
+    own = projects.create_project(session, "own", "Own", sender_numbers=[SENDERS["own"]])
+    other = projects.create_project(session, "other", "Other", sender_numbers=[SENDERS["other"]])
+    role_users = {}
+    for role in Role:
+        # Hashing is not under test here: a stored hash keeps the fixture fast.
+        user = WebUser(username=f"u-{role.value}", password_hash=_DUMMY_HASH)
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, project_id=own.id, role=role.value))
+        role_users[role] = user.id
+    objects = {
+        "own": _project_objects(session, own, "own", "+17033996500", "+17035550101", "+14155550100"),
+        "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
+        "missing": Objects(contact=987654, worker=987655, message=987656, number="+16175550199", username="nobody",
+                           unknown="+16175550198"),
+    }
+    session.commit()
+    return World(own.id, other.id, role_users, objects)
+
+
+def _outcome(session, entry: Entry, user_id: int, args: tuple) -> SmsChatError | None:
+    """Call inside a savepoint that is always rolled back; the error it raised, if any."""
+    savepoint = session.begin_nested()
+    try:
+        entry.function(session, user_id, *args)
+        return None
+    except SmsChatError as exc:
+        return exc
+    finally:
+        savepoint.rollback()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_entry_point_checks_role_and_project(session, world, entry):
+    wrong = []
+    for role, user_id in world.users.items():
+        # Own project: allowed exactly when the role has the action.
+        error = _outcome(session, entry, user_id, entry.args(world, world.own, world.objects["own"]))
+        if entry.action in ROLE_ACTIONS[role]:
+            if error is not None:
+                wrong.append(f"{role.value} in own project: refused ({type(error).__name__}: {error})")
+        elif not isinstance(error, PermissionDenied) or f"({role.value}) cannot" not in str(error):
+            wrong.append(f"{role.value} in own project: expected 'cannot', got {error!r}")
+        # Another project: no access, whatever the role.
+        error = _outcome(session, entry, user_id, entry.args(world, world.other, world.objects["foreign"]))
+        if not isinstance(error, PermissionDenied) or str(error) != NO_ACCESS:
+            wrong.append(f"{role.value} in other project: expected {NO_ACCESS!r}, got {error!r}")
+    assert not wrong, f"{entry.name}:\n" + "\n".join(wrong)
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.object], ids=lambda e: e.name)
+def test_deep_link_to_another_projects_object_reads_like_a_missing_one(session, world, entry):
+    admin = world.users[Role.ADMIN]  # allowed everything in the own project
+    foreign = _outcome(session, entry, admin, entry.args(world, world.own, world.objects["foreign"]))
+    missing = _outcome(session, entry, admin, entry.args(world, world.own, world.objects["missing"]))
+    assert foreign is not None, "another project's object was accepted"
+    assert (type(foreign), str(foreign)) == (type(missing), str(missing))
+
+
+# Checked, but not scoped to one project: tested on their own (tests/test_projects.py).
+NOT_PROJECT_SCOPED = {projects.managed_projects}
+
+
+def test_every_checked_function_of_the_page_services_is_in_the_table():
+    """A new checked function in these modules must be added to ENTRIES (or it goes untested)."""
+    import inspect
+
+    listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
+    modules = [chat, contacts, simulator, imports, users, projects, unknown_senders]
+    missing = []
+    for module in modules:
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ != module.__name__ or name.startswith("_"):
+                continue
+            params = list(inspect.signature(fn).parameters)
+            if params[:2] == ["session", "actor_id"] and fn not in listed:
+                missing.append(f"{module.__name__}.{name}")
+    assert not missing, "add to ENTRIES: " + ", ".join(missing)
