@@ -115,7 +115,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
                 inbound_codes[r.status_code] += 1
                 if r.status_code == 200:
                     inbound_sids.add(sid)
-                time.sleep(0.03)
+                time.sleep(0.05)
 
     def web_user(user_id):
         while not stop.is_set():
@@ -126,7 +126,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
                 enqueued.append(m.id)
             except SmsChatError as exc:  # nothing is expected to refuse here
                 errors.append(str(exc))
-            time.sleep(0.05)
+            time.sleep(0.1)
 
     try:
         _wait_http(f"{hooks}/healthz")
@@ -149,8 +149,10 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
             body = f"ui message {ui_sent}"
             page.get_by_role("textbox", name="Message").fill(body)
             page.get_by_role("button", name="Send").click()
-            page.locator(".smschat-history .msg", has_text=body).wait_for(timeout=30_000)
+            # Generous: on 2 busy cores the dashboard shares the CPU with everything else here.
+            page.locator(".smschat-history .msg", has_text=body).wait_for(timeout=90_000)
             ui_sent += 1
+            time.sleep(0.5)
         stop.set()
         for t in threads:
             t.join(30)
