@@ -69,9 +69,20 @@ total, chart_data = 0, None
 with banner_errors(), session_scope(readonly=True) as session:
     total = messagelog.count(session, me.user_id, me.project_id, filt)
     chart_data = messagelog.charts(session, me.user_id, me.project_id, filt)
-st.subheader(f"{total:,} messages match the filter")
+st.subheader(f"{total:,} message matches the filter" if total == 1 else f"{total:,} messages match the filter")
 
-DAY = alt.X("utcyearmonthdate(day):T", title="Day")  # the days are local already: no browser shift
+
+
+def _utc_day(d):
+    return alt.DateTime(year=d.year, month=d.month, date=d.day, utc=True)
+
+
+# The days are local dates already: read and drawn as UTC, so no browser shifts them; the
+# axis spans the whole filtered range, so one busy day is one bar, not the whole width.
+DAY = alt.X("utcyearmonthdate(day):T", title="Day", axis=alt.Axis(format="%b %d"),
+            scale=alt.Scale(domain=[_utc_day(filt.since), _utc_day(filt.until)]) if filt.since and filt.until
+            else alt.Undefined)
+COUNT_AXIS = alt.Axis(tickMinStep=1, format="d")
 
 
 def _chart(frame: pd.DataFrame, chart: alt.Chart) -> None:
@@ -87,12 +98,12 @@ if chart_data is not None:
     with per_day:
         frame = pd.DataFrame(chart_data.per_day_direction, columns=["day", "Direction", "Messages"])
         _chart(frame, alt.Chart(frame).mark_bar().encode(
-            DAY, alt.Y("Messages:Q", stack=True), alt.Color("Direction:N"),
+            DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Direction:N"),
             tooltip=["day", "Direction", "Messages"]).properties(height=280))
     with by_type:
         frame = pd.DataFrame(chart_data.per_day_type, columns=["day", "Type", "Messages"])
         _chart(frame, alt.Chart(frame).mark_bar().encode(
-            DAY, alt.Y("Messages:Q", stack=True), alt.Color("Type:N"),
+            DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Type:N"),
             tooltip=["day", "Type", "Messages"]).properties(height=280))
     with delivery:
         frame = pd.DataFrame(chart_data.delivery, columns=["day", "Delivered", "Outgoing", "Delivery rate"])
@@ -135,7 +146,7 @@ with banner_errors(), session_scope(readonly=True) as session:
                              page_size=page_size, page_number=st.session_state["log_page"])
     # Plain text cells: message bodies and names are data, never HTML or Markdown.
     st.dataframe(pd.DataFrame(result.rows, columns=list(COLUMNS)), hide_index=True, width="stretch",
-                 column_config={"Message": st.column_config.TextColumn("Message", width="large")})
+                 column_config={"Message": st.column_config.TextColumn("Message", width="medium")})
     pages = max(1, -(-result.total // page_size))
     number = min(st.session_state["log_page"], pages)
     prev_col, info_col, next_col = st.columns([1, 4, 1])
@@ -185,7 +196,7 @@ if ready and ready["filter"] == filt and Path(ready["path"]).exists():
     first_day = filt.since.isoformat() if filt.since else "start"
     last_day = (filt.until - timedelta(days=1)).isoformat() if filt.until else "now"
     st.download_button(
-        f"Download {exports.FORMATS[fmt]} ({ready['rows']:,} rows)",
+        f"Download {exports.FORMATS[fmt]} ({ready['rows']:,} {'row' if ready['rows'] == 1 else 'rows'})",
         data=lambda path=ready["path"]: Path(path).read_bytes(),  # read on click, not on every rerun
         file_name=f"message-log-{first_day}-to-{last_day}.{fmt}",
         mime=exports.MEDIA_TYPES[fmt],
