@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -381,17 +381,24 @@ def latest_id(session: Session, project_id: int) -> int:
 
 
 def iter_chunks(
-    session: Session, project_id: int, filt: LogFilter, *, chunk_size: int = 10_000, upto_id: int | None = None
-) -> Iterator[list[tuple]]:
+    session: Session, project_id: int, filt: LogFilter, *, chunk_size: int = 10_000, upto_id: int | None = None,
+    column_hook: Callable[[str, ColumnElement, str], ColumnElement] | None = None,
+) -> Iterator[Sequence[Sequence]]:
     """The filtered rows in time order, `chunk_size` at a time, from a server-side cursor.
 
+    Core rows (no ORM objects): an export of millions of rows spends its time in the
+    database and the writer, not in Python per row. `column_hook(name, expression,
+    dialect)` may rewrite a column in SQL (the exports' formula guard does).
     No access check here: `exports` and `message_log_dataframe` check first.
     """
     q = build_query(session, project_id, filt, upto_id=upto_id)
+    if column_hook is not None:
+        dialect = session.get_bind().dialect.name
+        q.columns = {name: column_hook(name, col, dialect) for name, col in q.columns.items()}
     statement = q.select().order_by(Message.created_at, Message.id)
-    result = session.execute(statement, execution_options={"stream_results": True, "yield_per": chunk_size})
-    for part in result.partitions(chunk_size):
-        yield [tuple(r) for r in part]
+    result = session.connection().execute(statement, execution_options={"stream_results": True,
+                                                                         "yield_per": chunk_size})
+    yield from result.partitions(chunk_size)
 
 
 # --- choices for the filter widgets -----------------------------------------------------------
