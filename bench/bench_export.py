@@ -52,14 +52,20 @@ def child(mode: str, url: str, project_id: int, out: str) -> None:
     print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak_mb}))
 
 
-def measure(mode: str, url: str, project_id: int, folder: Path) -> dict:
+def measure(mode: str, url: str, project_id: int, folder: Path, runs: int = 2) -> dict:
+    """The fastest of `runs` fresh processes (this machine is shared: the fastest run is the
+    least disturbed one); peak memory is the highest seen."""
     out = folder / f"export-{mode}.{ 'csv' if mode == 'pandas' else mode}"
-    proc = subprocess.run([sys.executable, __file__, "--child", mode, url, str(project_id), str(out)],
-                          capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["bytes"] = out.stat().st_size
+    results = []
+    for _ in range(runs):
+        proc = subprocess.run([sys.executable, __file__, "--child", mode, url, str(project_id), str(out)],
+                              capture_output=True, text=True, check=True, cwd=Path(__file__).parent)
+        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    best = min(results, key=lambda r: r["seconds"])
+    best["peak_mb"] = max(r["peak_mb"] for r in results)
+    best["bytes"] = out.stat().st_size
     out.unlink()
-    return result
+    return best
 
 
 def main() -> None:

@@ -65,10 +65,21 @@ if filt is None:
     st.stop()
 
 # --- count and charts -------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=60, show_spinner="Computing the charts…", max_entries=200)
+def _charts(user_id: int, project_id: int, filt: LogFilter) -> messagelog.LogCharts:
+    # Aggregates over possibly millions of rows: one minute old is fresh enough for a chart.
+    # Keyed by user too, so the role check inside ran for this very user.
+    with session_scope(readonly=True) as session:
+        return messagelog.charts(session, user_id, project_id, filt)
+
+
 total, chart_data = 0, None
 with banner_errors(), session_scope(readonly=True) as session:
     total = messagelog.count(session, me.user_id, me.project_id, filt)
-    chart_data = messagelog.charts(session, me.user_id, me.project_id, filt)
+with banner_errors():
+    chart_data = _charts(me.user_id, me.project_id, filt)
 st.subheader(f"{total:,} message matches the filter" if total == 1 else f"{total:,} messages match the filter")
 
 
