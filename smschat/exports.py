@@ -117,7 +117,11 @@ def write_export(
                          column_hook=None if fmt == "parquet" else sql_guard)
     writer = {"csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
     path.parent.mkdir(parents=True, exist_ok=True)
-    rows = writer(chunks, path, total, progress or (lambda done, total: None))
+    try:
+        rows = writer(chunks, path, total, progress or (lambda done, total: None))
+    except BaseException:
+        path.unlink(missing_ok=True)  # never leave half a file that looks like an export
+        raise
     return ExportResult(fmt, rows, path)
 
 

@@ -166,3 +166,20 @@ def test_cli_export_errors_are_one_line(db_url, session, data, tmp_path, args, m
     assert r.exit_code == 1
     assert r.stderr.strip().startswith(message) and len(r.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_the_guard_in_sql_agrees_with_neutralise(session, project, agent, tmp_path):
+    from smschat.models import Message
+
+    data = logdata.load(session, project, agent)
+    tricky = ["\t=1+1", "\r=cmd", "@SUM(A1)", "-", "+", "=", " =spaced", "a=b", "'=already", "—dash", "＝fullwidth"]
+    phones = ["+1=cmd|' /C calc'!A0", "+", "+12345678901234567", "=1", "-2"]
+    for i, body in enumerate(tricky + phones):
+        phone = phones[i - len(tricky)] if i >= len(tricky) else "+15550001111"
+        session.add(Message(project_id=project.id, phone_number=phone, direction="in", body=body,
+                            status="received", workflow="default", created_at=logdata.utc(2026, 5, 1, 12, i)))
+    session.commit()
+    filt = LogFilter(since="2026-05-01", until="2026-05-02")
+    result = exports.write_export(session, data.users["ana"].id, project.id, filt, "csv", tmp_path / "t.csv")
+    assert result.rows == len(tricky) + len(phones)
+    assert checksum(read_back("csv", result.path)[1]) == checksum(guarded(table(session, data, filt)))
