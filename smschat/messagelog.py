@@ -218,7 +218,7 @@ class LocalClock:
     def stamp(self, col) -> ColumnElement:
         """`2026-11-25 14:03:27`, local."""
         if self.dialect == "sqlite":
-            return func.strftime("%Y-%m-%d %H:%M:%S", col, self._modifier(col))
+            return func.datetime(col, self._modifier(col))  # the same format, a little cheaper
         return func.to_char(func.timezone(self.tz_name, col), "YYYY-MM-DD HH24:MI:SS")
 
     def day(self, col) -> ColumnElement:
