@@ -20,6 +20,7 @@ PAGES = {
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
     "projects": st.Page("pages/projects.py", title="Projects", icon=":material/domain:"),
+    "message_log": st.Page("pages/message_log.py", title="Message log", icon=":material/table_view:"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -31,6 +32,7 @@ PAGE_ACTIONS = {
     "manage_contacts": Action.MANAGE_CONTACTS,
     "users": Action.MANAGE_USERS,
     "projects": Action.MANAGE_PROJECTS,
+    "message_log": Action.VIEW_LOG,
 }
 
 

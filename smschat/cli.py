@@ -367,6 +367,55 @@ def projects_senders(
         typer.echo(f"{slug} has no sender number.", err=True)
 
 
+@app.command()
+def export(
+    project: Annotated[str, typer.Option(help="Project slug.")],
+    output: Annotated[Path, typer.Option(help="File to write (replaced if it exists).", dir_okay=False)],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or parquet.")] = "csv",
+    since: Annotated[str | None, typer.Option(help="First local day included (YYYY-MM-DD), project's time zone.")] = None,
+    until: Annotated[str | None, typer.Option(help="First local day NOT included (YYYY-MM-DD).")] = None,
+    direction: Annotated[str | None, typer.Option(help="in or out.")] = None,
+    message_type: Annotated[list[str] | None, typer.Option("--type", help="chat, reminder, broadcast, keyword, survey, verification or default; repeat for several.")] = None,
+    status: Annotated[list[str] | None, typer.Option(help="A status; repeat for several.")] = None,
+    search: Annotated[str, typer.Option(help="Only messages whose body contains this text (any case).")] = "",
+) -> None:
+    """Export the message log (the same rows and columns as the Message log page)."""
+    import getpass
+
+    from .db import session_scope
+    from .exports import export_messages, parse_format
+    from .messagelog import COMMAND_LINE, LogFilter
+    from .projects import get_project_by_slug
+
+    fmt = parse_format(fmt)
+    filt = LogFilter(since=since, until=until, direction=direction, workflows=tuple(message_type or ()),
+                     statuses=tuple(status or ()), text=search)
+    with session_scope(readonly=True) as session:
+        project_id = get_project_by_slug(session, project).id
+    try:
+        operator = getpass.getuser()
+    except (KeyError, OSError):
+        operator = None
+    if sys.stderr.isatty():
+        # A progress bar for people at a terminal only; scripts and pipes get the summary line.
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=_stderr_console(), transient=True) as bar:
+            task = bar.add_task("export", total=None)
+            result = export_messages(COMMAND_LINE, project_id, filt, fmt, output, username=operator,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        result = export_messages(COMMAND_LINE, project_id, filt, fmt, output, username=operator)
+    typer.echo(f"Exported {result.rows:,} messages to {output}.")
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     app()

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     max_send_attempts: int = Field(default=8, ge=1, le=50)
     # How often the open chat asks for new messages.
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
+    # Where the dashboard prepares export files before the browser downloads them.
+    exports_dir: str = "data/exports"
 
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID")

@@ -25,11 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smschat import chat, contacts, imports, projects, simulator, unknown_senders, users
+from smschat import chat, contacts, exports, imports, messagelog, projects, simulator, unknown_senders, users
+from smschat.messagelog import LogFilter
 from smschat.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.auth import _DUMMY_HASH
 from smschat.errors import PermissionDenied, SmsChatError
@@ -67,6 +69,11 @@ class Entry:
 
 
 CSV = "type,name,phone\ncase,New Case,+254700000001\n"
+EXPORT_PATH = "/tmp/smschat-entry-point-export.csv"
+
+
+def record_args(pid: int) -> tuple:
+    return (pid, LogFilter(), exports.ExportResult(format="csv", rows=0, path=Path(EXPORT_PATH)))
 
 ENTRIES = [
     # Contacts page
@@ -86,6 +93,15 @@ ENTRIES = [
     Entry(chat.retry, Action.CHAT, lambda w, pid, o: (pid, o.message), object=True),
     # Phone simulator page
     Entry(simulator.numbers, Action.SIMULATE, lambda w, pid, o: (pid,)),
+    # Message log page and exports
+    Entry(messagelog.count, Action.VIEW_LOG, lambda w, pid, o: (pid, LogFilter())),
+    Entry(messagelog.page, Action.VIEW_LOG, lambda w, pid, o: (pid, LogFilter(text="did"))),
+    Entry(messagelog.charts, Action.VIEW_LOG, lambda w, pid, o: (pid, LogFilter())),
+    Entry(messagelog.contact_choices, Action.VIEW_LOG, lambda w, pid, o: (pid, "mar")),
+    Entry(messagelog.user_choices, Action.VIEW_LOG, lambda w, pid, o: (pid,)),
+    Entry(messagelog.message_log_dataframe, Action.VIEW_LOG, lambda w, pid, o: (pid, LogFilter())),
+    Entry(exports.write_export, Action.EXPORT, lambda w, pid, o: (pid, LogFilter(), "csv", EXPORT_PATH)),
+    Entry(exports.record_export, Action.EXPORT, lambda w, pid, o: record_args(pid)),
     # Unknown senders page
     Entry(unknown_senders.list_unknown_senders, Action.VIEW_CONTACTS, lambda w, pid, o: (pid,)),
     Entry(unknown_senders.thread, Action.VIEW_CONTACTS, lambda w, pid, o: (pid, o.unknown), object=True),
@@ -199,7 +215,8 @@ def test_deep_link_to_another_projects_object_reads_like_a_missing_one(session, 
 
 
 # Checked, but not scoped to one project: tested on their own (tests/test_projects.py).
-NOT_PROJECT_SCOPED = {projects.managed_projects}
+# Not entry points of their own: the project list of an admin, and the log's check itself.
+NOT_PROJECT_SCOPED = {projects.managed_projects, messagelog.authorize}
 
 
 def test_every_checked_function_of_the_page_services_is_in_the_table():
@@ -207,7 +224,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
     import inspect
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
-    modules = [chat, contacts, simulator, imports, users, projects, unknown_senders]
+    modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

@@ -335,3 +335,48 @@ def test_users_page_changes_are_committed(db_url, session, project, agent):
     session.expire_all()
     assert auth.role_in(session, agent.id, project.id) == "supervisor"
     assert dict(zip(at.dataframe[0].value["Username"], at.dataframe[0].value["Role"], strict=True))["amy"] == "supervisor"
+
+
+def test_message_log_page_filters_pages_charts_and_prepares_a_download(db_url, session, project, agent, tmp_path,
+                                                                       monkeypatch):
+    from datetime import date
+
+    from smschat.config import reload_settings
+    from smschat.messagelog import COLUMNS
+    from smschat.models import AuditEvent
+
+    from . import logdata
+
+    monkeypatch.setenv("SMSCHAT_EXPORTS_DIR", str(tmp_path / "exports"))
+    reload_settings()
+    data = logdata.load(session, project, agent)
+    at = _as(app("pages/message_log.py"), data.users["ana"], project, role="analyst").run()
+    assert not at.exception and not at.error
+    assert at.title[0].value == "Message log"
+    # Default range: the last 30 local days (today is after the data's November days).
+    at.date_input(key="log_dates").set_value((date(2026, 3, 1), date(2026, 11, 30))).run()
+    assert "10 messages match the filter" in [s.value for s in at.subheader]
+    frame = at.dataframe[0].value
+    assert list(frame.columns) == list(COLUMNS)
+    assert frame.iloc[0]["Message"] == "<img src=x onerror=alert(1)>"  # newest first, literal text
+    assert "Showing 1 to 10 of 10 messages" in [t.value for t in at.text]
+    at.selectbox(key="log_direction").select("Incoming").run()
+    assert "4 messages match the filter" in [s.value for s in at.subheader]
+    at.text_input(key="log_text").input("VISIT").run()
+    assert list(at.dataframe[0].value["Message"]) == ["I visited two patients"]
+    at.text_input(key="log_text").input("").run()
+    at.selectbox(key="log_page_size").select(25).run()
+    at.button(key="log_prepare_csv").click().run()
+    assert not at.exception and not at.error
+    [prepared] = list((tmp_path / "exports").glob("messages-*.csv"))
+    assert len(prepared.read_text().splitlines()) == 1 + 4
+    session.expire_all()
+    event = session.query(AuditEvent).filter_by(action="export").one()
+    assert event.username == "ana" and event.detail["rows"] == 4
+    reload_settings()
+
+
+def test_message_log_page_refuses_an_agent(db_url, project, agent):
+    at = _as(app("pages/message_log.py"), agent, project).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (agent) cannot view the message log."]

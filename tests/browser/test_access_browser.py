@@ -60,6 +60,17 @@ def test_an_agent_sees_only_the_pages_of_their_role(live_app, browser):
     assert {"Web users", "Projects"} <= set(_nav(page))
     context.close()
 
+    # The pages an agent does not see are there for the roles that may use them.
+    for username, expected in (("sam", {"Settings", "Message log", "Add contacts"}), ("ana", {"Message log"})):
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        login(page, base, username)
+        links = set(_nav(page))
+        assert expected <= links, (username, links)
+        if username == "ana":
+            assert not {"Chat", "Settings", "Web users"} & links
+        context.close()
+
 
 def test_a_supervisor_opening_another_projects_contact_link_is_refused_and_sees_nothing_of_it(live_app, browser):
     base, url = live_app
