@@ -18,6 +18,7 @@ PAGES = {
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
+    "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -27,6 +28,7 @@ PAGE_ACTIONS = {
     "simulator": Action.SIMULATE,
     "manage_contacts": Action.MANAGE_CONTACTS,
     "users": Action.MANAGE_USERS,
+    "settings": Action.CHANGE_SETTINGS,
 }
 
 

@@ -167,3 +167,63 @@ def test_manage_contacts_page_adds_a_case_and_lists_unverified_workers(db_url, s
 def test_manage_contacts_page_refuses_an_agent(db_url, project, agent):
     at = _as(app("pages/manage_contacts.py"), agent, project).run()
     assert "Your role (agent) cannot manage contacts." in [e.value for e in at.error]
+
+
+# --- Settings and automation pages (issue 7) -----------------------------------------------
+
+
+def _supervisor(session, project):
+    from smschat import auth
+
+    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
+    session.commit()
+    return user
+
+
+def test_settings_page_shows_the_seeds_labels_and_saves_with_an_audit_row(db_url, session, project):
+    from smschat import projects
+
+    sam = _supervisor(session, project)
+    at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    labels = [w.label for w in at.selectbox] + [w.label for w in at.text_input]
+    for label in ("Case Name Display", "Message Counter", "Delay Automated SMS", "Survey Traffic",
+                  "A Message is Read...", "Chat Template"):
+        assert label in labels
+    assert at.selectbox(key="set_counter_mode").value == "Don't use counter"
+    assert at.selectbox(key="set_delay_mode").value == "Disabled"
+    assert at.selectbox(key="set_survey_traffic").format_func(at.selectbox(key="set_survey_traffic").value) == (
+        "Show all survey traffic")
+    at.selectbox(key="set_counter_mode").set_value("Use counter")
+    at.number_input(key="set_counter_threshold").set_value(4)
+    at.text_input(key="set_case_name_display").set_value("mother_name")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Saved: Case Name Display, Message Counter."]
+    session.expire_all()
+    cs = projects.get_chat_settings(session, project.id)
+    assert (cs.case_name_display, cs.message_counter_threshold) == ("mother_name", 4)
+    changes = at.dataframe[0].value
+    assert set(changes["Setting"]) == {"Case Name Display", "Message Counter"} and set(changes["Who"]) == {"sam"}
+
+
+def test_settings_page_shows_the_error_beside_the_field_and_saves_nothing(db_url, session, project):
+    from smschat import projects
+
+    sam = _supervisor(session, project)
+    at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
+    at.selectbox(key="set_counter_mode").set_value("Use counter")
+    at.number_input(key="set_counter_threshold").set_value(0)
+    at.text_input(key="set_case_name_display").set_value("mother_name")
+    at.button[0].click().run()
+    # The field's own message sits under the field (above the banner at the form's end).
+    assert [e.value for e in at.error] == ["The threshold must be greater than 0.",
+                                           "Nothing was saved: check Message Counter."]
+    session.expire_all()
+    assert projects.get_chat_settings(session, project.id).case_name_display == "name"
+
+
+def test_settings_page_refuses_an_agent(db_url, project, agent):
+    at = _as(app("pages/settings.py"), agent, project).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (agent) cannot change settings."]
