@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import select
 
-from . import outbox, ratelimit
+from . import automation, outbox, ratelimit
 from .config import get_settings
 from .db import session_scope
 from .gateways import Gateway, OutgoingSms, SendResult, get_gateway
@@ -31,6 +31,7 @@ def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None
     wid = wid or worker_id()
     with session_scope(url) as session:
         outbox.expire_leases(session)
+    automation.run_round(url)  # issue 7: due reminders/broadcasts, survey timeouts, Delay Automated SMS
     with session_scope(url) as session:
         ids = outbox.claim_batch(
             session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
