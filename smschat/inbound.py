@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import verification
+from . import keywords, verification
 from .contacts import contact_for_number, note_message
 from .errors import ValidationError
 from .models import Direction, Message, PhoneNumber, Project, Status, Workflow, utcnow
@@ -78,4 +78,5 @@ def receive_sms(
         )
         if phone is not None and not phone.verified:
             verification.handle_reply(session, project, contact, phone, message)
+        keywords.handle_inbound(session, project, contact, message)  # issue 7: survey answers, keywords
     return InboundResult(message)
