@@ -18,6 +18,10 @@ PAGES = {
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
+    "reminders": st.Page("pages/reminders.py", title="Reminders", icon=":material/alarm:"),
+    "broadcasts": st.Page("pages/broadcasts.py", title="Broadcast Messages", icon=":material/campaign:"),
+    "keywords": st.Page("pages/keywords.py", title="Keywords", icon=":material/key:"),
+    "surveys": st.Page("pages/surveys.py", title="Surveys", icon=":material/quiz:"),
     "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
@@ -28,6 +32,10 @@ PAGE_ACTIONS = {
     "simulator": Action.SIMULATE,
     "manage_contacts": Action.MANAGE_CONTACTS,
     "users": Action.MANAGE_USERS,
+    "reminders": Action.MANAGE_AUTOMATION,
+    "broadcasts": Action.MANAGE_AUTOMATION,
+    "keywords": Action.MANAGE_AUTOMATION,
+    "surveys": Action.MANAGE_AUTOMATION,
     "settings": Action.CHANGE_SETTINGS,
 }
 
