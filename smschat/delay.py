@@ -97,10 +97,9 @@ def enqueue_automated(session: Session, project: Project, contact: Contact, body
     return message
 
 
-def apply(session: Session, now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
-    """One worker round: hold or expire every due automated message the rule applies to."""
-    now = now or utcnow()
-    rules = {
+def _active_rules(session: Session, now: datetime) -> dict[int, tuple[dict[str, Any], str]]:
+    """{project id: (rule, time zone)} of the projects whose delay window is open now."""
+    return {
         pid: (rule, tz)
         for pid, rule, tz in session.execute(
             select(ChatSettings.project_id, ChatSettings.delay_automated_sms, Project.time_zone)
@@ -108,18 +107,32 @@ def apply(session: Session, now: datetime | None = None, *, limit: int = 500) ->
         )
         if rule and rule.get("enabled") and in_window(rule, tz, now)
     }
+
+
+def _due(project_ids: list[int], now: datetime):
+    return select(Message).where(
+        Message.status == Status.QUEUED.value,
+        Message.direction == Direction.OUT.value,
+        Message.project_id.in_(project_ids),
+        Message.workflow.in_(DELAYED_WORKFLOWS),
+        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+    )
+
+
+def has_work(session: Session, now: datetime) -> bool:
+    rules = _active_rules(session, now)
+    return bool(rules) and session.scalar(_due(list(rules), now).with_only_columns(Message.id).limit(1)) is not None
+
+
+def apply(session: Session, now: datetime | None = None, *, limit: int = 500) -> dict[str, int]:
+    """One worker round: hold or expire every due automated message the rule applies to."""
+    now = now or utcnow()
+    rules = _active_rules(session, now)
     counts = {"held": 0, "expired": 0}
     if not rules:
         return counts
     due = session.scalars(
-        select(Message)
-        .where(
-            Message.status == Status.QUEUED.value,
-            Message.direction == Direction.OUT.value,
-            Message.project_id.in_(list(rules)),
-            Message.workflow.in_(DELAYED_WORKFLOWS),
-            (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
-        )
+        _due(list(rules), now)
         .order_by(Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)

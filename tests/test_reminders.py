@@ -134,3 +134,24 @@ def test_an_agent_cannot_manage_reminders(session, project, agent, marie):
     with pytest.raises(PermissionDenied):
         reminders.create_reminder(session, agent.id, project.id, "x", "y", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"})
+
+
+def test_a_reminder_can_start_a_survey_and_the_worker_fires_it(session, db_url, project, sam, marie):
+    from smschat import surveys, worker
+    from smschat.gateways import LoopbackGateway
+    from smschat.models import SurveySession
+
+    survey = surveys.create_survey(session, sam.id, project.id, "Check", [{"text": "Any fever today?", "kind": "choice",
+                                                                           "choices": ["Yes", "No"]}])
+    r = reminders.create_reminder(session, sam.id, project.id, "Fever check", "", {"kind": "mobile_workers"},
+                                  {"kind": "daily", "time": "09:00"}, survey_id=survey.id)
+    r.next_due_at = datetime.now(UTC) - timedelta(minutes=1)  # due now
+    session.commit()
+    assert worker.run_once(LoopbackGateway(), url=db_url) == 1  # the round fires it, then sends the question
+    session.rollback()
+    sess = session.scalar(select(SurveySession))
+    assert (sess.origin, sess.status) == ("reminder", "open")
+    [message] = _out(session, "survey")
+    assert (message.body, message.status) == ("Any fever today? Reply 1 for Yes, 2 for No", "delivered")
+    session.refresh(r)
+    assert r.next_due_at > datetime.now(UTC)
