@@ -46,8 +46,7 @@ def describe_target(session: Session, target: dict[str, Any]) -> str:
     return TARGETS.get(kind, str(kind))
 
 
-def recipients(session: Session, project_id: int, target: dict[str, Any]) -> tuple[list[tuple[Contact, str]], int]:
-    """([(contact, number)], how many were skipped because their number opted out)."""
+def _query(project_id: int, target: dict[str, Any]):
     first_phone = (
         select(func.min(PhoneNumber.id))
         .where(PhoneNumber.contact_id == Contact.id, _eligible_phone())
@@ -74,8 +73,19 @@ def recipients(session: Session, project_id: int, target: dict[str, Any]) -> tup
         )
     else:
         raise ValidationError("Unknown recipients.")
+    return query
+
+
+def count_recipients(session: Session, project_id: int, target: dict[str, Any]) -> int:
+    """How many would receive a message now (opted-out numbers excluded), counted in the database."""
+    query = _query(project_id, target).where(PhoneNumber.opted_out.is_(False)).order_by(None)
+    return int(session.scalar(query.with_only_columns(func.count())) or 0)
+
+
+def recipients(session: Session, project_id: int, target: dict[str, Any]) -> tuple[list[tuple[Contact, str]], int]:
+    """([(contact, number)], how many were skipped because their number opted out)."""
     out, skipped = [], 0
-    for contact, e164, opted_out in session.execute(query):
+    for contact, e164, opted_out in session.execute(_query(project_id, target)):
         if opted_out:
             skipped += 1
         else:

@@ -17,8 +17,11 @@ from .models import Contact, Keyword, Message, PhoneNumber, Project, Survey, Wor
 from .segments import validate_body
 
 _KEYWORD_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
-# Handled by the opt-out rules of the inbound path; never a keyword of ours.
-RESERVED = {"STOP", "START", "HELP", "UNSTOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "YES", "INFO"}
+# The carriers' opt-out, opt-in and help words: handled by the inbound path's opt-out rules,
+# never a keyword of ours nor a survey answer.
+OPT_OUT_AND_HELP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "HELP", "INFO"}
+# YES also opts back in at some carriers: not a keyword, but a fine survey answer.
+RESERVED = OPT_OUT_AND_HELP | {"YES"}
 
 
 @dataclass(frozen=True)
@@ -80,22 +83,21 @@ def handle_inbound(session: Session, project: Project, contact: Contact | None, 
     """Called by the inbound path after the message is stored. True if it was consumed here."""
     if contact is None or message.workflow != Workflow.DEFAULT.value:
         return False
+    word = first_word(message.body)
+    opted_out = session.scalar(select(PhoneNumber.opted_out).where(
+        PhoneNumber.project_id == project.id, PhoneNumber.e164 == message.phone_number))
+    # Carriers match these on the whole message (e.g. "STOP"), not on a first word ("end of story").
+    if (message.body or "").strip().upper() in OPT_OUT_AND_HELP or opted_out:
+        return False  # the opt-out rules of the inbound path own these; a survey never answers them
     now = now or utcnow()
     open_session = surveys.open_session(session, contact.id, now)
     if open_session is not None:
         surveys.handle_answer(session, project, contact, open_session, message, now)
         return True
-    kw = session.scalar(
-        select(Keyword).where(Keyword.project_id == project.id, Keyword.keyword == first_word(message.body))
-    )
+    kw = session.scalar(select(Keyword).where(Keyword.project_id == project.id, Keyword.keyword == word))
     if kw is None:
         return False
     message.workflow = Workflow.KEYWORD.value
-    opted_out = session.scalar(select(PhoneNumber.opted_out).where(
-        PhoneNumber.project_id == project.id, PhoneNumber.e164 == message.phone_number))
-    if opted_out:
-        session.flush()
-        return True
     if kw.reply:
         # What the contact asked for: a keyword reply is never delayed.
         outbox.enqueue(session, project, contact, kw.reply, workflow=Workflow.KEYWORD,

@@ -91,6 +91,19 @@ def set_active(session: Session, actor_id: int | None, project_id: int, reminder
     return reminder
 
 
+def reschedule(session: Session, project_id: int, now: datetime | None = None) -> int:
+    """The project's time zone changed: every active reminder's next slot, in the new zone."""
+    now = now or utcnow()
+    tz = get_project(session, project_id).time_zone
+    count = 0
+    for reminder in session.scalars(select(Reminder).where(Reminder.project_id == project_id,
+                                                           Reminder.active.is_(True))):
+        reminder.next_due_at = schedule.next_slot(schedule.parse_schedule(reminder.schedule), tz, now)
+        count += 1
+    session.flush()
+    return count
+
+
 def delete_reminder(session: Session, actor_id: int | None, project_id: int, reminder_id: int) -> None:
     require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
     session.delete(_get(session, project_id, reminder_id))
@@ -179,7 +192,7 @@ def calendar(session: Session, actor_id: int | None, project_id: int, *, days: i
             slots.insert(0, now)  # overdue: goes out at the next worker round
         if not slots:
             continue
-        count = len(groups.recipients(session, project_id, reminder.target)[0])
+        count = groups.count_recipients(session, project_id, reminder.target)
         by_day: dict[date, list[str]] = defaultdict(list)
         for slot in slots:
             local = slot.astimezone(tz)
@@ -191,7 +204,7 @@ def calendar(session: Session, actor_id: int | None, project_id: int, *, days: i
                                 Broadcast.send_at < end).order_by(Broadcast.send_at)
     ):
         local = max(b.send_at, now).astimezone(tz)
-        count = len(groups.recipients(session, project_id, b.target)[0])
+        count = groups.count_recipients(session, project_id, b.target)
         rows.append(CalendarRow(local.date(), f"Broadcast: {b.name}", local.strftime("%H:%M"), count, count))
     rows.sort(key=lambda r: (r.day, r.times, r.name))
     return rows

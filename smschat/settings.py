@@ -22,7 +22,7 @@ from . import audit
 from .access import Action, require
 from .chat import SURVEY_TRAFFIC
 from .errors import ValidationError
-from .models import SettingsChange, WebUser
+from .models import SettingsChange, WebUser, utcnow
 from .projects import get_chat_settings, get_project, validate_time_zone
 from .reads import READ_MODES
 from .templates import DEFAULT_TEMPLATE, validate_template
@@ -256,8 +256,13 @@ def update_settings(session: Session, actor_id: int | None, project_id: int, cha
                                    old_value=_text(old), new_value=_text(new), **({"changed_at": now} if now else {})))
         detail[key] = f"{_text(old)} -> {_text(new)}"
         changed.append(key)
+    if "time_zone" in changed:
+        from .reminders import reschedule  # reminders import settings' neighbours; keep it one-way
+
+        session.flush()
+        reschedule(session, project_id, now)
     if changed:
-        targets["chat"].updated_at = now or targets["chat"].updated_at
+        targets["chat"].updated_at = now or utcnow()
         user = session.get(WebUser, actor_id)
         audit.record(session, audit.SETTINGS_CHANGED, user_id=actor_id, username=user.username if user else None,
                      project_id=project_id, detail=detail, at=now)

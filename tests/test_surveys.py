@@ -133,3 +133,11 @@ def test_survey_and_keyword_validation(session, project, sam):
         keywords.create_keyword(session, sam.id, project.id, "stop", "bye")
     with pytest.raises(ValidationError, match="one word"):
         keywords.create_keyword(session, sam.id, project.id, "two words", "x")
+
+
+def test_stop_during_a_survey_is_not_an_answer(session, project, marie, survey):
+    reply(session, project, "survey")
+    stop = reply(session, project, "STOP")
+    assert (stop.workflow, stop.invalid_response, stop.survey_session_id) == ("default", False, None)
+    assert session.scalar(select(SurveySession)).question_index == 0
+    assert len(outgoing(session)) == 2  # nothing more was asked
