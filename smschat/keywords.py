@@ -90,7 +90,7 @@ def handle_inbound(session: Session, project: Project, contact: Contact | None, 
     if (message.body or "").strip().upper() in OPT_OUT_AND_HELP or opted_out:
         return False  # the opt-out rules of the inbound path own these; a survey never answers them
     now = now or utcnow()
-    open_session = surveys.open_session(session, contact.id, now)
+    open_session = surveys.open_session(session, contact.id, now, lock=True)
     if open_session is not None:
         surveys.handle_answer(session, project, contact, open_session, message, now)
         return True

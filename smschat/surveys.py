@@ -150,13 +150,19 @@ def list_surveys(session: Session, actor_id: int | None, project_id: int) -> lis
     ]
 
 
-def open_session(session: Session, contact_id: int, now: datetime | None = None) -> SurveySession | None:
+def open_session(session: Session, contact_id: int, now: datetime | None = None, *,
+                 lock: bool = False) -> SurveySession | None:
+    """The contact's open, unexpired session. `lock`: two answers arriving at once (two webhook
+    replicas on PostgreSQL) are handled one after the other, never both against one question."""
     now = now or utcnow()
-    return session.scalar(
+    query = (
         select(SurveySession)
         .where(SurveySession.contact_id == contact_id, SurveySession.status == OPEN, SurveySession.expires_at > now)
         .order_by(SurveySession.id.desc()).limit(1)
     )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.scalar(query)
 
 
 def _ask(session: Session, project: Project, contact: Contact, sess: SurveySession, survey: Survey, now: datetime,

@@ -141,3 +141,34 @@ def test_stop_during_a_survey_is_not_an_answer(session, project, marie, survey):
     assert (stop.workflow, stop.invalid_response, stop.survey_session_id) == ("default", False, None)
     assert session.scalar(select(SurveySession)).question_index == 0
     assert len(outgoing(session)) == 2  # nothing more was asked
+
+
+def test_two_answers_arriving_at_once_answer_two_questions(session, db_url, project, marie, survey):
+    import threading
+
+    from smschat import db as dbmod
+
+    reply(session, project, "survey")
+    session.commit()
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def answer(text):
+        try:
+            barrier.wait()
+            with dbmod.session_scope(db_url) as s:
+                p = projects.get_project(s, project.id)
+                inbound.receive_sms(s, p, "+17033996500", text)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=answer, args=(t,)) for t in ("1", "2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    session.rollback()
+    sess = session.scalar(select(SurveySession).execution_options(populate_existing=True))
+    # "1" and "2" fit both questions: whichever came first answered the first, the other the second.
+    assert sess.question_index == 2 and set(sess.answers) == {"0", "1"}
