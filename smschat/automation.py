@@ -32,7 +32,8 @@ def has_work(session: Session, now: datetime) -> bool:
     """Cheap read-only look first, so an idle round never takes SQLite's write lock."""
     checks = (
         select(Reminder.id).where(Reminder.active.is_(True), Reminder.next_due_at <= now),
-        select(Broadcast.id).where(Broadcast.status == broadcasts.SCHEDULED, Broadcast.send_at <= now),
+        select(Broadcast.id).where(((Broadcast.status == broadcasts.SCHEDULED) & (Broadcast.send_at <= now))
+                                   | (Broadcast.status == broadcasts.SENDING)),
         select(SurveySession.id).where(SurveySession.status == surveys.OPEN, SurveySession.expires_at <= now),
     )
     return any(session.scalar(q.limit(1)) is not None for q in checks) or delay.has_work(session, now)

@@ -21,7 +21,10 @@ from .models import Broadcast, Message, Status, Survey, Workflow, utcnow
 from .projects import get_project
 from .segments import validate_body
 
-SCHEDULED, SENT, CANCELLED = "scheduled", "sent", "cancelled"
+SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
+# Recipients queued per transaction: the page's own for the first chunk, then one per worker
+# round, so a broadcast to 100,000 contacts never holds the database (SQLite's one writer) long.
+CHUNK = 1000
 _QUEUED = (Status.QUEUED.value, Status.SENDING.value)
 _SENT = (Status.SENT.value, Status.DELIVERED.value)
 _FAILED = (Status.FAILED.value, Status.UNDELIVERED.value, Status.UNKNOWN.value)
@@ -60,36 +63,46 @@ def create_broadcast(session: Session, actor_id: int | None, project_id: int, na
     broadcast = Broadcast(
         project_id=project_id, name=name.strip(), body=body or "", survey_id=survey_id,
         target=groups.validate_target(session, project_id, target), send_at=send_at or now,
-        status=SCHEDULED, created_by_id=actor_id, created_at=now,
+        status=SCHEDULED, recipients=0, skipped_opted_out=0, created_by_id=actor_id, created_at=now,
     )
     session.add(broadcast)
     session.flush()
     if broadcast.send_at <= now:
-        _send(session, broadcast, now)
+        send_chunk(session, broadcast, now)
     return broadcast
 
 
-def _send(session: Session, broadcast: Broadcast, now: datetime) -> None:
+def send_chunk(session: Session, broadcast: Broadcast, now: datetime, *, chunk: int | None = None) -> None:
+    """Queue the next chunk of recipients; `sent` once the group is done."""
     from .reminders import send_to_group
 
+    chunk = chunk or CHUNK
     project = get_project(session, broadcast.project_id)
-    queued, skipped = send_to_group(session, project, broadcast.target, broadcast.body, broadcast.survey_id,
-                                    workflow=Workflow.BROADCAST, origin="broadcast", now=now,
-                                    broadcast_id=broadcast.id)
-    broadcast.status, broadcast.started_at = SENT, now
-    broadcast.recipients, broadcast.skipped_opted_out = queued, skipped
+    queued, skipped, last = send_to_group(
+        session, project, broadcast.target, broadcast.body, broadcast.survey_id, workflow=Workflow.BROADCAST,
+        origin="broadcast", now=now, after_id=broadcast.cursor_contact_id, limit=chunk, broadcast_id=broadcast.id)
+    if broadcast.status == SCHEDULED:
+        broadcast.status, broadcast.started_at = SENDING, now
+    broadcast.recipients += queued
+    broadcast.skipped_opted_out += skipped
+    if last is not None:
+        broadcast.cursor_contact_id = last
+    if last is None or queued + skipped < chunk:
+        broadcast.status = SENT
     session.flush()
 
 
 def send_due(session: Session, now: datetime | None = None, *, limit: int = 10) -> int:
-    """The worker's part: send scheduled broadcasts whose time has come."""
+    """The worker's part: scheduled broadcasts whose time has come, and the next chunk of those
+    under way. Returns how many broadcasts it worked on."""
     now = now or utcnow()
     due = list(session.scalars(
-        select(Broadcast).where(Broadcast.status == SCHEDULED, Broadcast.send_at <= now)
+        select(Broadcast)
+        .where(((Broadcast.status == SCHEDULED) & (Broadcast.send_at <= now)) | (Broadcast.status == SENDING))
         .order_by(Broadcast.send_at).limit(limit).with_for_update(skip_locked=True)
     ))
     for broadcast in due:
-        _send(session, broadcast, now)
+        send_chunk(session, broadcast, now)
     return len(due)
 
 

@@ -13,6 +13,7 @@ every due automated message (`apply`), so a conversation that starts after queue
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -131,15 +132,32 @@ def apply(session: Session, now: datetime | None = None, *, limit: int = 500) ->
     counts = {"held": 0, "expired": 0}
     if not rules:
         return counts
-    due = session.scalars(
+    due = list(session.scalars(
         _due(list(rules), now)
         .order_by(Message.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
-    )
+    ))
+    # Who is in a conversation: one query per project for the whole batch.
+    contacts_by_project: dict[int, set[int]] = defaultdict(set)
     for message in due:
-        rule, tz = rules[message.project_id]
-        if should_hold(session, message, rule, tz, now):
+        if message.contact_id is not None:
+            contacts_by_project[message.project_id].add(message.contact_id)
+    talking: set[tuple[int, int]] = set()
+    for project_id, contact_ids in contacts_by_project.items():
+        minutes = int(rules[project_id][0].get("conversation_minutes", 10))
+        talking.update((project_id, cid) for cid in session.scalars(
+            select(Message.contact_id).distinct().where(
+                Message.project_id == project_id,
+                Message.contact_id.in_(contact_ids),
+                Message.direction == Direction.IN.value,
+                Message.workflow.in_(CONVERSATION_WORKFLOWS),
+                Message.created_at > now - timedelta(minutes=minutes),
+                Message.created_at <= now,
+            )
+        ))
+    for message in due:
+        if (message.project_id, message.contact_id) in talking:
             counts[_hold_or_expire(message, now)] += 1
     session.flush()
     return counts

@@ -82,12 +82,20 @@ def count_recipients(session: Session, project_id: int, target: dict[str, Any]) 
     return int(session.scalar(query.with_only_columns(func.count())) or 0)
 
 
-def recipients(session: Session, project_id: int, target: dict[str, Any]) -> tuple[list[tuple[Contact, str]], int]:
-    """([(contact, number)], how many were skipped because their number opted out)."""
-    out, skipped = [], 0
-    for contact, e164, opted_out in session.execute(_query(project_id, target)):
+def recipients(session: Session, project_id: int, target: dict[str, Any], *, after_id: int | None = None,
+               limit: int | None = None) -> tuple[list[tuple[Contact, str]], int, int | None]:
+    """([(contact, number)], how many were skipped because their number opted out, the last
+    contact id looked at). `after_id` / `limit`: one chunk of a large group, in contact id order."""
+    query = _query(project_id, target)
+    if after_id is not None:
+        query = query.where(Contact.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
+    out, skipped, last = [], 0, None
+    for contact, e164, opted_out in session.execute(query):
+        last = contact.id
         if opted_out:
             skipped += 1
         else:
             out.append((contact, e164))
-    return out, skipped
+    return out, skipped, last

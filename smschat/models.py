@@ -435,7 +435,7 @@ class Reminder(Base):
 
 
 class Broadcast(Base):
-    """One message (or survey) to a group, now or at a time: scheduled -> sent."""
+    """One message (or survey) to a group, now or at a time: scheduled -> sending -> sent."""
 
     __tablename__ = "broadcast"
     __table_args__ = (Index("ix_broadcast_due", "status", "send_at"),)
@@ -450,6 +450,8 @@ class Broadcast(Base):
     status: Mapped[str] = mapped_column(String(20), default="scheduled")
     recipients: Mapped[int] = mapped_column(Integer, default=0)
     skipped_opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    # Large groups go out in chunks (one per worker round): the last contact id done so far.
+    cursor_contact_id: Mapped[int | None] = mapped_column(BigInteger)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -124,11 +124,13 @@ def list_reminders(session: Session, actor_id: int | None, project_id: int) -> l
 
 
 def send_to_group(session: Session, project, target: dict[str, Any], body: str, survey_id: int | None, *,
-                  workflow: Workflow, origin: str, now: datetime, **columns: Any) -> tuple[int, int]:
-    """Queue `body` (or start the survey) for every recipient. Returns (queued, skipped opted out)."""
+                  workflow: Workflow, origin: str, now: datetime, after_id: int | None = None,
+                  limit: int | None = None, **columns: Any) -> tuple[int, int, int | None]:
+    """Queue `body` (or start the survey) for every recipient (or one chunk of them).
+    Returns (queued, skipped opted out, last contact id looked at)."""
     from . import surveys  # surveys send through delay too; imported here to keep the graph one-way
 
-    people, skipped = groups.recipients(session, project.id, target)
+    people, skipped, last = groups.recipients(session, project.id, target, after_id=after_id, limit=limit)
     survey = session.get(Survey, survey_id) if survey_id else None
     for contact, e164 in people:
         if survey is not None:
@@ -137,7 +139,7 @@ def send_to_group(session: Session, project, target: dict[str, Any], body: str, 
         else:
             delay.enqueue_automated(session, project, contact, body, workflow=workflow, phone_number=e164, now=now,
                                     **columns)
-    return len(people), skipped
+    return len(people), skipped, last
 
 
 def fire_due(session: Session, now: datetime | None = None, *, limit: int = 20) -> int:

@@ -11,6 +11,7 @@ after 01:30, never skipped); a time repeated in the autumn fires once, at its fi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -42,10 +43,10 @@ class Schedule:
 def _time(value: Any) -> time:
     if isinstance(value, time):
         return value.replace(second=0, microsecond=0)
-    try:
-        return time.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a time like 09:00.") from None
+    m = re.match(r"^([01]?\d|2[0-3]):([0-5]\d)$", str(value or "").strip())
+    if not m:
+        raise ValidationError(f"{value!r} is not a time like 09:00 (24-hour clock).")
+    return time(int(m.group(1)), int(m.group(2)))
 
 
 def _date(value: Any) -> date | None:

@@ -72,3 +72,20 @@ def test_a_broadcast_can_start_a_survey(session, project, sam, cases):
     messages = list(session.scalars(select(Message).where(Message.broadcast_id == b.id)))
     assert {(m.workflow, m.body) for m in messages} == {("survey", "Rate the clinic from 1 to 5")}
     assert all(m.survey_session_id for m in messages)
+
+
+def test_a_large_group_goes_out_in_chunks_one_per_worker_round(session, project, sam, cases, monkeypatch):
+    for i in range(5):
+        c = contacts.create_contact(session, project, "case", f"Extra {i}")
+        contacts.register_phone(session, project, c, f"+2547199900{i:02d}")
+    monkeypatch.setattr(broadcasts, "CHUNK", 3)
+    now = utcnow()
+    b = broadcasts.create_broadcast(session, sam.id, project.id, "Big", "Hello all", {"kind": "cases"}, now=now)
+    # 8 cases, one opted out: 3 looked at by the page's own transaction, the rest by the worker.
+    assert (b.status, b.recipients + b.skipped_opted_out) == ("sending", 3)
+    assert automation.run_due(session, now)["broadcasts"] == 1
+    assert automation.run_due(session, now)["broadcasts"] == 1
+    assert (b.status, b.recipients, b.skipped_opted_out) == ("sent", 7, 1)
+    assert automation.run_due(session, now)["broadcasts"] == 0
+    phones = [m.phone_number for m in session.scalars(select(Message).where(Message.broadcast_id == b.id))]
+    assert len(phones) == len(set(phones)) == 7

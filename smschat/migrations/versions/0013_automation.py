@@ -100,6 +100,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("recipients", sa.Integer(), nullable=False),
         sa.Column("skipped_opted_out", sa.Integer(), nullable=False),
+        sa.Column("cursor_contact_id", BigId, nullable=True),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
