@@ -430,6 +430,8 @@ class Reminder(Base):
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A large group goes out in chunks: the last contact id done for the slot under way.
+    cursor_contact_id: Mapped[int | None] = mapped_column(BigInteger)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

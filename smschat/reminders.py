@@ -142,6 +142,11 @@ def send_to_group(session: Session, project, target: dict[str, Any], body: str, 
     return len(people), skipped, last
 
 
+# Recipients per worker round and reminder: a large group goes out over several rounds, so no
+# transaction holds the database (SQLite's one writer) for long.
+CHUNK = 1000
+
+
 def fire_due(session: Session, now: datetime | None = None, *, limit: int = 20) -> int:
     """Fire every reminder whose slot has come (once, however many slots were missed)."""
     now = now or utcnow()
@@ -154,8 +159,13 @@ def fire_due(session: Session, now: datetime | None = None, *, limit: int = 20) 
     ))
     for reminder in due:
         project = get_project(session, reminder.project_id)
-        send_to_group(session, project, reminder.target, reminder.body, reminder.survey_id,
-                      workflow=Workflow.REMINDER, origin="reminder", now=now)
+        queued, skipped, last = send_to_group(
+            session, project, reminder.target, reminder.body, reminder.survey_id, workflow=Workflow.REMINDER,
+            origin="reminder", now=now, after_id=reminder.cursor_contact_id, limit=CHUNK)
+        if last is not None and queued + skipped >= CHUNK:
+            reminder.cursor_contact_id = last  # more of the group next round; still due
+            continue
+        reminder.cursor_contact_id = None
         reminder.last_slot_at = reminder.next_due_at
         reminder.last_fired_at = now
         reminder.next_due_at = schedule.next_slot(schedule.parse_schedule(reminder.schedule), project.time_zone, now)

@@ -169,3 +169,17 @@ def test_changing_the_project_time_zone_moves_reminders_to_the_new_local_time(se
     assert r.next_due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     [row] = reminders.calendar(session, sam.id, project.id, now=now)[:1]
     assert (row.day, row.times, row.recipients) == (date(2026, 11, 26), "09:00", 1)
+
+
+def test_a_reminder_to_a_large_group_goes_out_in_chunks_and_fires_once(session, project, sam, marie, monkeypatch):
+    for i in range(4):
+        worker = contacts.create_contact(session, project, "mobile_worker", f"worker {i}")
+        contacts.register_phone(session, project, worker, f"+1703555020{i}", verified=True)
+    monkeypatch.setattr(reminders, "CHUNK", 2)
+    now = ny(2026, 11, 25, 8)
+    r = reminders.create_reminder(session, sam.id, project.id, "All", "Hello workers", {"kind": "mobile_workers"},
+                                  {"kind": "daily", "time": "09:00"}, now=now)
+    due = ny(2026, 11, 25, 9)
+    assert [automation.run_due(session, due)["reminders"] for _ in range(4)] == [1, 1, 1, 0]
+    assert len(_out(session)) == 5 and len({m.phone_number for m in _out(session)}) == 5
+    assert (r.cursor_contact_id, r.next_due_at) == (None, ny(2026, 11, 26, 9))
