@@ -21,6 +21,11 @@ PAGES = {
     "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
     "projects": st.Page("pages/projects.py", title="Projects", icon=":material/domain:"),
     "message_log": st.Page("pages/message_log.py", title="Message log", icon=":material/table_view:"),
+    "reminders": st.Page("pages/reminders.py", title="Reminders", icon=":material/alarm:"),
+    "broadcasts": st.Page("pages/broadcasts.py", title="Broadcast Messages", icon=":material/campaign:"),
+    "keywords": st.Page("pages/keywords.py", title="Keywords", icon=":material/key:"),
+    "surveys": st.Page("pages/surveys.py", title="Surveys", icon=":material/quiz:"),
+    "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -33,6 +38,11 @@ PAGE_ACTIONS = {
     "users": Action.MANAGE_USERS,
     "projects": Action.MANAGE_PROJECTS,
     "message_log": Action.VIEW_LOG,
+    "reminders": Action.MANAGE_AUTOMATION,
+    "broadcasts": Action.MANAGE_AUTOMATION,
+    "keywords": Action.MANAGE_AUTOMATION,
+    "surveys": Action.MANAGE_AUTOMATION,
+    "settings": Action.CHANGE_SETTINGS,
 }
 
 

@@ -61,18 +61,28 @@ def banner_errors():
         st.error(str(exc))
 
 
-def change_and_rerun(change) -> None:
+def change_and_rerun(change, flash_key: str | None = None) -> None:
     """Run `change(session)` in its own transaction, then run the page again to show it.
 
     The rerun comes after the commit: st.rerun() raises inside the block, and a session scope
     rolls back on any exception, so a rerun inside it would silently undo the change. An
-    SmsChatError is shown as a banner instead (and nothing is committed)."""
+    SmsChatError is shown as a banner instead (and nothing is committed, nothing reruns).
+    With `flash_key`, a text the change returns is kept for `show_flash` after the rerun."""
     from smschat.db import session_scope
 
+    done = None
     with banner_errors():
         with session_scope() as session:
-            change(session)
+            done = change(session)
+        if flash_key and isinstance(done, str):
+            st.session_state[flash_key] = done
         st.rerun()
+
+
+def show_flash(flash_key: str) -> None:
+    message = st.session_state.pop(flash_key, None)
+    if message:
+        st.success(message)
 
 
 def plain_heading(text: str, level: int = 1) -> None:

@@ -87,4 +87,25 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
         ))
     session.flush()
     contacts.refresh_activity(session, project.id)
+    _demo_automation(session, project, users["sam"])
     return created
+
+
+def _demo_automation(session: Session, project: Project, sam: WebUser) -> None:
+    """A weekly reminder, a feedback survey started by the keyword FEEDBACK, and a CLINIC keyword."""
+    from . import keywords, reminders, surveys
+
+    reminders.create_reminder(
+        session, sam.id, project.id, "Weekly meeting",
+        "Heads up! Your weekly meeting is at the community center tomorrow at 6 pm.",
+        {"kind": "mobile_workers"}, {"kind": "weekly", "time": "09:00", "weekdays": [2]},  # Wednesdays
+    )
+    survey = surveys.create_survey(session, sam.id, project.id, "Clinic feedback", [
+        {"text": "How would you rate your last clinic visit, from 1 (poor) to 5 (excellent)?",
+         "kind": "number", "min": 1, "max": 5},
+        {"text": "Were you seen within an hour?", "kind": "choice", "choices": ["Yes", "No"]},
+        {"text": "Anything we should improve?", "kind": "text"},
+    ], max_attempts=3, timeout_minutes=60)
+    keywords.create_keyword(session, sam.id, project.id, "FEEDBACK",
+                            "Thank you for helping us improve. 3 short questions follow.", survey_id=survey.id)
+    keywords.create_keyword(session, sam.id, project.id, "CLINIC", "The clinic is open Monday to Friday, 8am to 5pm.")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from . import optout, verification
+from . import keywords, optout, verification
 from .contacts import contact_for_number, note_message
 from .errors import ValidationError
 from .models import Direction, Message, PhoneNumber, Project, Status, Workflow, utcnow
@@ -82,6 +82,7 @@ def receive_sms(
         )
         if phone is not None and not phone.verified:
             verification.handle_reply(session, project, contact, phone, message)
+        keywords.handle_inbound(session, project, contact, message)  # issue 7: survey answers, keywords
     return InboundResult(message)
 
 

@@ -212,6 +212,8 @@ class Message(Base):
         Index("ix_message_phone", "project_id", "phone_number", "id"),
         Index("ix_message_unknown_sender", "project_id", "direction", "id",
               sqlite_where=text("contact_id IS NULL"), postgresql_where=text("contact_id IS NULL")),
+        Index("ix_message_broadcast", "broadcast_id", "status",
+              sqlite_where=text("broadcast_id IS NOT NULL"), postgresql_where=text("broadcast_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -235,6 +237,8 @@ class Message(Base):
     gateway_message_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     survey_session_id: Mapped[int | None] = mapped_column(BigId)
     invalid_response: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The broadcast that queued this message (its progress counts these rows).
+    broadcast_id: Mapped[int | None] = mapped_column(Integer)
     # Outbox bookkeeping.
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -366,3 +370,108 @@ class StatusReport(Base):
     error_code: Mapped[str | None] = mapped_column(String(20))
     error_message: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- automated traffic (issue 7) ------------------------------------------------------------
+
+
+class Survey(Base):
+    """An SMS survey: ordered questions, each {text, kind: text|number|choice, min, max, choices}."""
+
+    __tablename__ = "survey"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # How many times one question is asked in all (first ask + re-asks after invalid answers).
+    max_attempts: Mapped[int] = mapped_column(Integer, default=3)
+    timeout_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SurveySession(Base):
+    """One contact taking one survey: open -> completed | timed_out | too_many_invalid | replaced."""
+
+    __tablename__ = "survey_session"
+    __table_args__ = (
+        Index("ix_survey_session_contact_status", "contact_id", "status"),
+        Index("ix_survey_session_status_expires", "status", "expires_at"),
+        Index("ix_survey_session_survey", "survey_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    survey_id: Mapped[int] = mapped_column(ForeignKey("survey.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contact.id", ondelete="CASCADE"))
+    phone_number: Mapped[str] = mapped_column(String(20))
+    origin: Mapped[str] = mapped_column(String(20))  # keyword | broadcast | reminder | manual
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    question_index: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Keyword(Base):
+    """An inbound message whose first word is `keyword` gets `reply`, or starts `survey_id`."""
+
+    __tablename__ = "keyword"
+    __table_args__ = (UniqueConstraint("project_id", "keyword"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    keyword: Mapped[str] = mapped_column(String(50))  # upper case
+    reply: Mapped[str] = mapped_column(Text, default="")
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reminder(Base):
+    """A message (or a survey) to a group, once or on a recurring local-time schedule."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (Index("ix_reminder_due", "active", "next_due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
+    target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The next slot to fire (UTC); NULL once a schedule has no slot left.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_slot_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A large group goes out in chunks: the last contact id done for the slot under way.
+    cursor_contact_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Broadcast(Base):
+    """One message (or survey) to a group, now or at a time: scheduled -> sending -> sent."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (Index("ix_broadcast_due", "status", "send_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+    survey_id: Mapped[int | None] = mapped_column(ForeignKey("survey.id", ondelete="SET NULL"))
+    target: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    send_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="scheduled")
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_opted_out: Mapped[int] = mapped_column(Integer, default=0)
+    # Large groups go out in chunks (one per worker round): the last contact id done so far.
+    cursor_contact_id: Mapped[int | None] = mapped_column(BigInteger)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -2,6 +2,7 @@
 
 The whole message is the keyword (any case, surrounding spaces ignored), as carriers and
 Twilio's Advanced Opt-Out match it. Twilio confirms STOP and START itself; we answer HELP.
+START words act only for an opted-out number: from anyone else "YES" is an ordinary reply.
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ def handle(session: Session, project: Project, contact: Contact | None, message:
     if word in STOP_WORDS:
         set_opted_out(session, project.id, message.phone_number, True)
     elif word in START_WORDS:
+        # Only an opted-out number is opting back in; otherwise "yes" is just an answer
+        # (to a survey question, say) and goes on like any message.
+        if not is_opted_out(session, project.id, message.phone_number):
+            return False
         set_opted_out(session, project.id, message.phone_number, False)
     elif project.help_text.strip() and not is_opted_out(session, project.id, message.phone_number):
         outbox.enqueue(session, project, contact, project.help_text.strip(), workflow=Workflow.DEFAULT,

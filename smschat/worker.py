@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import select
 
-from . import outbox, ratelimit
+from . import automation, outbox, ratelimit
 from .contacts import is_opted_out
 from .config import get_settings
 from .db import session_scope
@@ -27,13 +27,16 @@ def worker_id() -> str:
 
 
 def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None) -> int:
-    """One round: expire dead claims, apply early delivery reports, claim a batch, send it.
+    """One round: expire dead claims, apply early delivery reports, fire due automated
+    messages, claim a batch, send it.
     Returns how many were sent or failed."""
     settings = get_settings()
     wid = wid or worker_id()
     with session_scope(url) as session:
         outbox.expire_leases(session)
         outbox.apply_early_reports(session)
+    automation.run_round(url)  # due reminders and broadcasts, survey timeouts, Delay Automated SMS
+    with session_scope(url) as session:
         ids = outbox.claim_batch(
             session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
         )

@@ -25,17 +25,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from smschat import chat, contacts, exports, imports, messagelog, projects, simulator, unknown_senders, users
+from smschat import (broadcasts, chat, contacts, exports, imports, keywords, messagelog, projects, reminders, settings,
+                     simulator, surveys, unknown_senders, users)
 from smschat.messagelog import LogFilter
 from smschat.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.auth import _DUMMY_HASH
 from smschat.errors import PermissionDenied, SmsChatError
-from smschat.models import Direction, Membership, Message, Role, Status, WebUser, Workflow
+from smschat.models import Direction, Membership, Message, Role, Status, WebUser, Workflow, utcnow
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class Objects:
     number: str  # the listed contact's phone number
     username: str  # a web user of the project (not one of the role users)
     unknown: str  # a number that wrote to the project without being a contact's
+    survey: int = 0  # automation objects (settings and automation pages)
+    reminder: int = 0
+    broadcast: int = 0
+    keyword: int = 0
 
 
 @dataclass
@@ -102,6 +108,31 @@ ENTRIES = [
     Entry(messagelog.message_log_dataframe, Action.VIEW_LOG, lambda w, pid, o: (pid, LogFilter())),
     Entry(exports.write_export, Action.EXPORT, lambda w, pid, o: (pid, LogFilter(), "csv", EXPORT_PATH)),
     Entry(exports.record_export, Action.EXPORT, lambda w, pid, o: record_args(pid)),
+    # Settings page
+    Entry(settings.load_settings, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid,)),
+    Entry(settings.update_settings, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, {"case_name_display": "child_name"})),
+    Entry(settings.settings_history, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid,)),
+    # Automation pages
+    Entry(reminders.create_reminder, Action.MANAGE_AUTOMATION, lambda w, pid, o: (
+        pid, "Weekly", "Meeting tomorrow", {"kind": "contact", "contact_id": o.contact},
+        {"kind": "daily", "time": "08:00"}), object=True),
+    Entry(reminders.set_active, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.reminder, False), object=True),
+    Entry(reminders.delete_reminder, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.reminder), object=True),
+    Entry(reminders.list_reminders, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
+    Entry(reminders.calendar, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
+    Entry(broadcasts.create_broadcast, Action.MANAGE_AUTOMATION, lambda w, pid, o: (
+        pid, "Now", "Vaccines arrived", {"kind": "contact", "contact_id": o.contact}), object=True),
+    Entry(broadcasts.cancel, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.broadcast), object=True),
+    Entry(broadcasts.list_broadcasts, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
+    Entry(keywords.create_keyword, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, "FEVER", "Call the clinic")),
+    Entry(keywords.delete_keyword, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.keyword), object=True),
+    Entry(keywords.list_keywords, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
+    Entry(surveys.create_survey, Action.MANAGE_AUTOMATION, lambda w, pid, o: (
+        pid, "Feedback", [{"text": "How was the visit?", "kind": "text"}])),
+    Entry(surveys.list_surveys, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
+    Entry(surveys.export_rows, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.survey), object=True),
+    Entry(surveys.start_for_contact, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.survey, o.contact),
+          object=True),
     # Unknown senders page
     Entry(unknown_senders.list_unknown_senders, Action.VIEW_CONTACTS, lambda w, pid, o: (pid,)),
     Entry(unknown_senders.thread, Action.VIEW_CONTACTS, lambda w, pid, o: (pid, o.unknown), object=True),
@@ -150,7 +181,21 @@ def _project_objects(session, project, tag: str, phone: str, worker_phone: str, 
     session.add_all([message, member, stranger])
     session.flush()
     session.add(Membership(user_id=member.id, project_id=project.id, role=Role.AGENT.value))
-    return Objects(contact.id, worker.id, message.id, phone, member.username, unknown)
+    # Automation objects, made through the services by a project admin of their own.
+    setup = WebUser(username=f"setup-{tag}", password_hash=_DUMMY_HASH)
+    session.add(setup)
+    session.flush()
+    session.add(Membership(user_id=setup.id, project_id=project.id, role=Role.ADMIN.value))
+    session.flush()
+    survey = surveys.create_survey(session, setup.id, project.id, f"Check {tag}",
+                                   [{"text": "Any fever today?", "kind": "choice", "choices": ["yes", "no"]}])
+    reminder = reminders.create_reminder(session, setup.id, project.id, f"Daily {tag}", "How are you?",
+                                         {"kind": "contact", "contact_id": contact.id}, {"kind": "daily", "time": "09:00"})
+    broadcast = broadcasts.create_broadcast(session, setup.id, project.id, f"News {tag}", "Clinic closed Friday",
+                                            {"kind": "mobile_workers"}, send_at=utcnow() + timedelta(days=2))
+    keyword = keywords.create_keyword(session, setup.id, project.id, f"CHECK{tag.upper()}", "Thanks")
+    return Objects(contact.id, worker.id, message.id, phone, member.username, unknown,
+                   survey.id, reminder.id, broadcast.id, keyword.id)
 
 
 @pytest.fixture
@@ -169,7 +214,7 @@ def world(session) -> World:
         "own": _project_objects(session, own, "own", "+17033996500", "+17035550101", "+14155550100"),
         "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
         "missing": Objects(contact=987654, worker=987655, message=987656, number="+16175550199", username="nobody",
-                           unknown="+16175550198"),
+                           unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660),
     }
     session.commit()
     return World(own.id, other.id, role_users, objects)
@@ -224,7 +269,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
     import inspect
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
-    modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports]
+    modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
+               reminders, broadcasts, keywords, surveys]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

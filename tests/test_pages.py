@@ -380,3 +380,128 @@ def test_message_log_page_refuses_an_agent(db_url, project, agent):
     at = _as(app("pages/message_log.py"), agent, project).run()
     assert not at.exception
     assert [e.value for e in at.error] == ["Your role (agent) cannot view the message log."]
+
+
+# --- Settings and automation pages (issue 7) -----------------------------------------------
+
+
+def _supervisor(session, project):
+    from smschat import auth
+
+    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
+    session.commit()
+    return user
+
+
+def test_settings_page_shows_the_seeds_labels_and_saves_with_an_audit_row(db_url, session, project):
+    from smschat import projects
+
+    sam = _supervisor(session, project)
+    at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    labels = [w.label for w in at.selectbox] + [w.label for w in at.text_input]
+    for label in ("Case Name Display", "Message Counter", "Delay Automated SMS", "Survey Traffic",
+                  "A Message is Read...", "Chat Template"):
+        assert label in labels
+    assert at.selectbox(key="set_counter_mode").value == "Don't use counter"
+    assert at.selectbox(key="set_delay_mode").value == "Disabled"
+    assert at.selectbox(key="set_survey_traffic").format_func(at.selectbox(key="set_survey_traffic").value) == (
+        "Show all survey traffic")
+    at.selectbox(key="set_counter_mode").set_value("Use counter")
+    at.number_input(key="set_counter_threshold").set_value(4)
+    at.text_input(key="set_case_name_display").set_value("mother_name")
+    at.button[0].click().run()
+    assert not at.exception and not at.error
+    assert [s.value for s in at.success] == ["Saved: Case Name Display, Message Counter."]
+    session.expire_all()
+    cs = projects.get_chat_settings(session, project.id)
+    assert (cs.case_name_display, cs.message_counter_threshold) == ("mother_name", 4)
+    changes = at.dataframe[0].value
+    assert set(changes["Setting"]) == {"Case Name Display", "Message Counter"} and set(changes["Who"]) == {"sam"}
+
+
+def test_settings_page_shows_the_error_beside_the_field_and_saves_nothing(db_url, session, project):
+    from smschat import projects
+
+    sam = _supervisor(session, project)
+    at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
+    at.selectbox(key="set_counter_mode").set_value("Use counter")
+    at.number_input(key="set_counter_threshold").set_value(0)
+    at.text_input(key="set_case_name_display").set_value("mother_name")
+    at.button[0].click().run()
+    # The field's own message sits under the field (above the banner at the form's end).
+    assert [e.value for e in at.error] == ["The threshold must be greater than 0.",
+                                           "Nothing was saved: check Message Counter."]
+    session.expire_all()
+    assert projects.get_chat_settings(session, project.id).case_name_display == "name"
+
+
+def test_settings_page_refuses_an_agent(db_url, project, agent):
+    at = _as(app("pages/settings.py"), agent, project).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Your role (agent) cannot change settings."]
+
+
+def _automation_data(session, project, sam):
+    from smschat import keywords, reminders, surveys
+
+    survey = surveys.create_survey(session, sam.id, project.id, "Household",
+                                   [{"text": "How many children?", "kind": "number", "min": 0, "max": 20}])
+    keywords.create_keyword(session, sam.id, project.id, "survey", "", survey_id=survey.id)
+    reminders.create_reminder(session, sam.id, project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
+                              {"kind": "daily", "time": "09:00"})
+    session.commit()
+    return survey
+
+
+def test_reminders_page_lists_and_shows_the_calendar(db_url, session, project, marie):
+    sam = _supervisor(session, project)
+    _automation_data(session, project, sam)
+    at = _as(app("pages/reminders.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    assert [t.label for t in at.tabs] == ["Reminders", "New reminder", "Reminder Calendar"]
+    assert list(at.dataframe[0].value["Name"]) == ["Morning"]
+    assert list(at.dataframe[0].value["Schedule"]) == ["Every day at 09:00"]
+    calendar = at.dataframe[1].value
+    assert set(calendar["Reminder"]) == {"Morning"} and len(calendar) in (29, 30)
+    at.text_input(key="rem_name").input("Clinic")
+    at.text_area(key="rem_body").input("Clinic day tomorrow")
+    at.button(key="rem_add").click().run()
+    assert not at.error and at.success[0].value.startswith("Added; first goes out")
+
+
+def test_broadcasts_page_sends_now_and_shows_progress(db_url, session, project, marie):
+    sam = _supervisor(session, project)
+    at = _as(app("pages/broadcasts.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    at.text_input(key="bc_name").input("Meeting")
+    at.text_area(key="bc_body").input("Meeting at 6 pm")
+    at.button(key="bc_send").click().run()
+    assert not at.exception and not at.error
+    frame = at.dataframe[0].value
+    assert (list(frame["Name"]), list(frame["Queued"]), list(frame["Skipped (opted out)"])) == (["Meeting"], [1], [0])
+
+
+def test_keywords_and_surveys_pages_render(db_url, session, project, marie):
+    sam = _supervisor(session, project)
+    _automation_data(session, project, sam)
+    inbound.receive_sms(session, project, "+17033996500", "survey")
+    inbound.receive_sms(session, project, "+17033996500", "2")
+    session.commit()
+    at = _as(app("pages/keywords.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Keyword"]) == ["SURVEY"]
+    at = _as(app("pages/surveys.py"), sam, project, role="supervisor").run()
+    assert not at.exception and not at.error
+    assert list(at.dataframe[0].value["Completed"]) == [1]
+    assert list(at.dataframe[1].value["Accepts"]) == ["a number from 0 to 20"]
+    answers = at.dataframe[2].value
+    assert list(answers["Q1: How many children?"]) == ["2"]
+
+
+@pytest.mark.parametrize("page", ["pages/reminders.py", "pages/broadcasts.py", "pages/keywords.py", "pages/surveys.py"])
+def test_automation_pages_refuse_an_agent(db_url, project, agent, page):
+    at = _as(app(page), agent, project).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Your role (agent) cannot manage reminders, broadcasts, keywords and surveys."]

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from smschat import chat, contacts, outbox, ratelimit, worker
+from smschat import chat, contacts, ratelimit, worker
 from smschat.config import get_settings
 from smschat.errors import ConfigError
 from smschat.gateways import get_gateway

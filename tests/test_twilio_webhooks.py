@@ -146,6 +146,13 @@ def test_start_words_opt_back_in(twilio_env, webhook_server, session, project, a
     assert chat.send_chat_message(session, project.id, marie.id, agent.id, "welcome back").status == "queued"
 
 
+def test_yes_from_a_number_that_never_opted_out_is_an_ordinary_reply(twilio_env, webhook_server, session, project, marie):
+    _inbound(webhook_server, "Yes", "SMyes")
+    session.rollback()
+    assert [line.body for line in chat.get_history(session, project.id, marie.id)] == ["Yes"]
+    assert session.scalar(select(PhoneNumber.opted_out).where(PhoneNumber.contact_id == marie.id)) is False
+
+
 def test_help_is_answered_with_the_projects_help_text(twilio_env, webhook_server, session, project, marie):
     project.help_text = "Clinic hotline: 555-0100. Reply STOP to stop."
     session.commit()

@@ -1,7 +1,7 @@
 """early delivery reports, send start marker
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-25
 """
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,36 @@
+"""Widgets the automation pages share: who receives a message, and which survey."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+
+from smschat import contacts, groups, surveys
+from smschat.db import session_scope
+
+
+def target_picker(me, prefix: str) -> dict:
+    """One contact, all mobile workers, all cases, or cases with a property value."""
+    kinds = list(groups.TARGETS)
+    kind = st.selectbox("Recipients", kinds, format_func=groups.TARGETS.get, key=f"{prefix}_target")
+    if kind == "contact":
+        with session_scope(readonly=True) as session:
+            rows = contacts.list_contacts(session, me.project_id, limit=500)
+        choice = st.selectbox("Contact", rows, format_func=lambda r: f"{r.name} · {r.kind_label} · {r.phone}",
+                              key=f"{prefix}_contact")
+        return {"kind": kind, "contact_id": choice.id if choice else None}
+    if kind == "case_property":
+        c1, c2 = st.columns(2)
+        prop = c1.text_input("Case property", key=f"{prefix}_property", placeholder="village")
+        value = c2.text_input("Value", key=f"{prefix}_value", placeholder="Kisumu")
+        return {"kind": kind, "property": prop, "value": value}
+    return {"kind": kind}
+
+
+def survey_picker(me, prefix: str, label: str = "Survey (instead of a message)") -> int | None:
+    with session_scope(readonly=True) as session:
+        rows = surveys.list_surveys(session, me.user_id, me.project_id)
+    options = [None] + [r.id for r in rows]
+    names = {r.id: r.name for r in rows}
+    return st.selectbox(label, options, format_func=lambda i: "No survey: send the message" if i is None else names[i],
+                        key=f"{prefix}_survey")

@@ -1,0 +1,96 @@
+"""Surveys (supervisors, admins): ordered questions, sessions, answers as CSV."""
+
+import io
+
+import pandas as pd
+import streamlit as st
+
+from pages._shared import banner_errors, change_and_rerun, viewer
+from smschat import contacts, surveys
+from smschat.db import session_scope
+
+me = viewer("surveys")
+st.title("Surveys")
+
+
+
+def _accepts(q) -> str:
+    if q["kind"] == "number":
+        low, high = q.get("min"), q.get("max")
+        return "a number" + (f" from {low:g}" if low is not None else "") + (f" to {high:g}" if high is not None else "")
+    if q["kind"] == "choice":
+        return "1-%d or the choice's text" % len(q["choices"])
+    return "any text"
+
+
+rows = None
+with banner_errors(), session_scope(readonly=True) as session:
+    rows = surveys.list_surveys(session, me.user_id, me.project_id)
+if rows is None:
+    st.stop()
+
+if rows:
+    st.dataframe(pd.DataFrame({
+        "Survey": [r.name for r in rows],
+        "Questions": [r.questions for r in rows],
+        "Asks per question": [r.max_attempts for r in rows],
+        "Timeout (minutes)": [r.timeout_minutes for r in rows],
+        "Sessions": [r.sessions for r in rows],
+        "Completed": [r.completed for r in rows],
+    }), hide_index=True, width="stretch")
+    names = {r.id: r.name for r in rows}
+    pick = st.selectbox("Survey", list(names), format_func=names.get, key="sv_pick")
+    with banner_errors(), session_scope(readonly=True) as session:
+        questions = surveys.get_survey(session, me.project_id, pick).questions
+        columns, answers = surveys.export_rows(session, me.user_id, me.project_id, pick)
+    st.dataframe(pd.DataFrame({
+        "#": list(range(1, len(questions) + 1)),
+        "Question as sent": [surveys.question_text(q) for q in questions],
+        "Kind": [surveys.KINDS[q["kind"]] for q in questions],
+        "Accepts": [_accepts(q) for q in questions],
+    }), hide_index=True, width="stretch")
+    st.caption("Answers")
+    frame = pd.DataFrame(answers, columns=columns)
+    st.dataframe(frame, hide_index=True, width="stretch")
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    st.download_button("Download answers (CSV)", buffer.getvalue(), file_name=f"survey-{pick}.csv",
+                       mime="text/csv", key="sv_csv")
+    with session_scope(readonly=True) as session:
+        people = contacts.list_contacts(session, me.project_id, limit=500)
+    if people:
+        c1, c2 = st.columns([3, 1])
+        who = c1.selectbox("Start it now for", people, format_func=lambda r: f"{r.name} · {r.phone}", key="sv_who")
+        if c2.button("Start survey", key="sv_start"):
+            with banner_errors(), session_scope() as session:
+                surveys.start_for_contact(session, me.user_id, me.project_id, pick, who.id)
+                st.success("Started: the first question is queued.")
+else:
+    st.info("No surveys yet. Start one from a keyword, a broadcast or a reminder once it exists.")
+
+with st.container(border=True):
+    st.subheader("New survey")
+    name = st.text_input("Name", key="sv_name")
+    st.caption("One question per row. Kind: text, number (optional min and max) or choice "
+               "(choices separated by |, answered by number or text).")
+    editor = st.data_editor(
+        pd.DataFrame({"Question": pd.Series(dtype="str"), "Kind": pd.Series(dtype="str"),
+                      "Min": pd.Series(dtype="float"), "Max": pd.Series(dtype="float"),
+                      "Choices": pd.Series(dtype="str")}),
+        num_rows="dynamic", key="sv_questions", width="stretch",
+        column_config={"Kind": st.column_config.SelectboxColumn(options=list(surveys.KINDS), default="text")},
+    )
+    c1, c2 = st.columns(2)
+    attempts = c1.number_input("Asks per question (first ask + re-asks after an invalid answer)", 1, 10, 3,
+                               key="sv_attempts")
+    timeout = c2.number_input("Timeout (minutes without an answer)", 1, 7 * 24 * 60, 60, key="sv_timeout")
+    if st.button("Add survey", type="primary", key="sv_add"):
+        questions = [
+            {"text": row["Question"], "kind": row["Kind"] or "text",
+             "min": None if pd.isna(row["Min"]) else row["Min"], "max": None if pd.isna(row["Max"]) else row["Max"],
+             "choices": [c for c in str(row["Choices"] or "").split("|")] if not pd.isna(row["Choices"]) else []}
+            for _, row in editor.iterrows() if isinstance(row["Question"], str) and row["Question"].strip()
+        ]
+        change_and_rerun(lambda session: surveys.create_survey(
+            session, me.user_id, me.project_id, name, questions, max_attempts=attempts, timeout_minutes=timeout)
+            and None)
