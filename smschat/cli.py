@@ -369,8 +369,8 @@ def projects_senders(
 
 @app.command()
 def export(
-    project: Annotated[str, typer.Option(help="Project slug.")],
     output: Annotated[Path, typer.Option(help="File to write (replaced if it exists).", dir_okay=False)],
+    project: Annotated[str | None, typer.Option(help="Project slug (may be left out when there is one project).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or parquet.")] = "csv",
     since: Annotated[str | None, typer.Option(help="First local day included (YYYY-MM-DD), project's time zone.")] = None,
     until: Annotated[str | None, typer.Option(help="First local day NOT included (YYYY-MM-DD).")] = None,
@@ -383,6 +383,7 @@ def export(
     import getpass
 
     from .db import session_scope
+    from .errors import ValidationError
     from .exports import export_messages, parse_format
     from .messagelog import COMMAND_LINE, LogFilter
     from .projects import get_project_by_slug
@@ -391,6 +392,15 @@ def export(
     filt = LogFilter(since=since, until=until, direction=direction, workflows=tuple(message_type or ()),
                      statuses=tuple(status or ()), text=search)
     with session_scope(readonly=True) as session:
+        if project is None:
+            from sqlalchemy import select
+
+            from .models import Project
+
+            slugs = list(session.scalars(select(Project.slug).order_by(Project.slug).limit(2)))
+            if len(slugs) != 1:
+                raise ValidationError("Name the project with --project." if slugs else "There is no project yet.")
+            project = slugs[0]
         project_id = get_project_by_slug(session, project).id
     try:
         operator = getpass.getuser()

@@ -150,6 +150,9 @@ def test_cli_export_writes_the_month_and_audits_the_operator(db_url, session, da
                             "--type", "chat", "--type", "survey", "--direction", "in"])
     assert r.exit_code == 0, r.output
     assert pq.read_table(parquet).num_rows == 3
+    # One project: --project may be left out.
+    r = runner.invoke(app, ["export", "--format", "xlsx", "--output", str(tmp_path / "all.xlsx")])
+    assert r.exit_code == 0 and "Exported 10 messages" in r.output
 
 
 @pytest.mark.parametrize("args, message", [
