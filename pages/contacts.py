@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, viewer
-from smschat import contacts
+from smschat import access, contacts
+from smschat.access import Action
 from smschat.db import session_scope
 from smschat.timefmt import format_timestamp
 
@@ -26,6 +27,11 @@ c1.metric("Conversations with unread messages", stats.unread_conversations)
 c2.metric("Messages in today", stats.in_today)
 c3.metric("Messages out today", stats.out_today)
 c4.metric("Failed today", stats.failed_today)
+if access.allowed(me.role, Action.VIEW_LOG):
+    # Each figure opens the Message log filtered to exactly what it counts (static links, no user text).
+    c2.markdown("[See them in the Message log](message_log?day=today&direction=in)")
+    c3.markdown("[See them in the Message log](message_log?day=today&direction=out)")
+    c4.markdown("[See them in the Message log](message_log?day=today&status=failed,undelivered)")
 if st.query_params.get("unread") == "1":
     st.session_state["contacts_unread"] = True
 c1.checkbox("Show only unread", key="contacts_unread")

@@ -25,10 +25,24 @@ st.caption(f"Times are local to the project ({me.time_zone}), as YYYY-MM-DD HH:M
 
 today = datetime.now(UTC).astimezone(ZoneInfo(me.time_zone)).date()
 
+# Deep links (the Contacts page's figures): ?day=today, ?direction=in|out, ?status=a,b set the
+# filters once, then the address is cleared so the widgets rule again.
+links = st.query_params.to_dict()
+if links.keys() & {"day", "direction", "status"}:
+    if links.get("day") == "today":
+        st.session_state["log_dates"] = (today, today)
+    if links.get("direction") in DIRECTION_LABELS:
+        st.session_state["log_direction"] = DIRECTION_LABELS[links["direction"]]
+    wanted = [x for x in links.get("status", "").split(",") if x in STATUSES]
+    if wanted:
+        st.session_state["log_statuses"] = wanted
+    st.query_params.clear()
+
 # --- filters --------------------------------------------------------------------------------
 c1, c2, c3, c4 = st.columns([3, 2, 3, 3])
-picked = c1.date_input("Date range", value=(today - timedelta(days=29), today), key="log_dates",
-                       help="Local days in the project's time zone, both included.")
+if "log_dates" not in st.session_state:
+    st.session_state["log_dates"] = (today - timedelta(days=29), today)
+picked = c1.date_input("Date range", key="log_dates", help="Local days in the project's time zone, both included.")
 direction_label = c2.selectbox("Direction", ["All", *DIRECTION_LABELS.values()], key="log_direction")
 type_labels = c3.multiselect("Type", list(WORKFLOW_LABELS.values()), key="log_types", placeholder="All types")
 statuses = c4.multiselect("Status", list(STATUSES), key="log_statuses", placeholder="All statuses")

@@ -505,3 +505,34 @@ def test_automation_pages_refuse_an_agent(db_url, project, agent, page):
     assert not at.exception
     assert [e.value for e in at.error] == [
         "Your role (agent) cannot manage reminders, broadcasts, keywords and surveys."]
+
+
+def test_contacts_figures_open_the_message_log_filtered_to_what_they_count(db_url, session, project, agent, marie):
+    from smschat import auth
+
+    ana = auth.create_user(session, "ana", "long enough pw", project=project, role="analyst")
+    inbound.receive_sms(session, project, "+17033996500", "in today")
+    failed = chat.send_chat_message(session, project.id, marie.id, agent.id, "did not go")
+    failed.status = "failed"
+    chat.send_chat_message(session, project.id, marie.id, agent.id, "went out")
+    session.commit()
+    at = _as(app("pages/contacts.py"), ana, project, role="analyst").run()
+    links = [m.value for m in at.markdown if "Message log" in m.value]
+    assert links == ["[See them in the Message log](message_log?day=today&direction=in)",
+                     "[See them in the Message log](message_log?day=today&direction=out)",
+                     "[See them in the Message log](message_log?day=today&status=failed,undelivered)"]
+    agents_view = _as(app("pages/contacts.py"), agent, project).run()
+    assert not [m.value for m in agents_view.markdown if "Message log" in m.value]  # agents have no log
+
+    def log(**params):
+        at = _as(app("pages/message_log.py"), ana, project, role="analyst")
+        for k, v in params.items():
+            at.query_params[k] = v
+        at.run()
+        assert not at.exception
+        return [s.value for s in at.subheader], list(at.dataframe[0].value["Message"])
+
+    counts, rows = log(day="today", direction="in")
+    assert "1 message matches the filter" in counts and rows == ["in today"]
+    assert log(day="today", status="failed,undelivered")[1] == ["did not go"]
+    assert sorted(log(day="today", direction="out")[1]) == ["did not go", "went out"]
