@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from . import outbox, surveys
 from .access import Action, require
 from .errors import NotFound, ValidationError
-from .models import Contact, Keyword, Message, PhoneNumber, Project, Survey, Workflow, utcnow
+from .models import Contact, ContactKind, Keyword, Message, PhoneNumber, Project, Survey, Workflow, utcnow
 from .segments import validate_body
 
 _KEYWORD_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
@@ -84,11 +84,13 @@ def handle_inbound(session: Session, project: Project, contact: Contact | None, 
     if contact is None or message.workflow != Workflow.DEFAULT.value:
         return False
     word = first_word(message.body)
-    opted_out = session.scalar(select(PhoneNumber.opted_out).where(
+    phone = session.scalar(select(PhoneNumber).where(
         PhoneNumber.project_id == project.id, PhoneNumber.e164 == message.phone_number))
     # Carriers match these on the whole message (e.g. "STOP"), not on a first word ("end of story").
-    if (message.body or "").strip().upper() in OPT_OUT_AND_HELP or opted_out:
+    if (message.body or "").strip().upper() in OPT_OUT_AND_HELP or phone is None or phone.opted_out:
         return False  # the opt-out rules of the inbound path own these; a survey never answers them
+    if contact.kind != ContactKind.CASE.value and not phone.verified:
+        return False  # the seed's rule: a mobile worker's number takes part once verified
     now = now or utcnow()
     open_session = surveys.open_session(session, contact.id, now, lock=True)
     if open_session is not None:

@@ -172,3 +172,12 @@ def test_two_answers_arriving_at_once_answer_two_questions(session, db_url, proj
     sess = session.scalar(select(SurveySession).execution_options(populate_existing=True))
     # "1" and "2" fit both questions: whichever came first answered the first, the other the second.
     assert sess.question_index == 2 and set(sess.answers) == {"0", "1"}
+
+
+def test_an_unverified_workers_number_gets_no_keyword_reply(session, project, survey):
+    from smschat import contacts
+
+    bob = contacts.create_contact(session, project, "mobile_worker", "bob")
+    contacts.register_phone(session, project, bob, "+17035550101")
+    message = inbound.receive_sms(session, project, "+17035550101", "clinic").message
+    assert message.workflow == "default" and outgoing(session) == []
