@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import outbox, surveys
+from . import optout, outbox, surveys
 from .access import Action, require
 from .errors import NotFound, ValidationError
 from .models import Contact, ContactKind, Keyword, Message, PhoneNumber, Project, Survey, Workflow, utcnow
@@ -19,8 +19,8 @@ from .segments import validate_body
 _KEYWORD_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
 # The carriers' opt-out, opt-in and help words: handled by the inbound path's opt-out rules,
 # never a keyword of ours nor a survey answer.
-OPT_OUT_AND_HELP = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "START", "UNSTOP", "HELP", "INFO"}
-# YES also opts back in at some carriers: not a keyword, but a fine survey answer.
+# YES opts back in only an opted-out number (smschat.optout): not a keyword, but a fine survey answer.
+OPT_OUT_AND_HELP = (optout.STOP_WORDS | optout.START_WORDS | optout.HELP_WORDS) - {"YES"}
 RESERVED = OPT_OUT_AND_HELP | {"YES"}
 
 
