@@ -30,6 +30,7 @@ DELAYED_WORKFLOWS = (Workflow.REMINDER.value, Workflow.BROADCAST.value, Workflow
 CONVERSATION_WORKFLOWS = (Workflow.DEFAULT.value, Workflow.CHAT.value)
 RETRY_EVERY = timedelta(minutes=1)
 MAX_DELAY = timedelta(days=7)
+HELD_REASON = "Held by Delay Automated SMS while the contact is in a conversation; tried again each minute."
 EXPIRED_REASON = ("Not sent: held by Delay Automated SMS for more than 7 days "
                   "(the contact was in a conversation whenever it was due).")
 EXPIRED_CODE = "delay-expired"
@@ -80,6 +81,7 @@ def _hold_or_expire(message: Message, now: datetime) -> str:
         message.error_message = EXPIRED_REASON
         return "expired"
     message.next_attempt_at = now + RETRY_EVERY
+    message.error_message = HELD_REASON  # shown under the queued message in the chat; cleared once sent
     return "held"
 
 

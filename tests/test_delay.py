@@ -50,6 +50,9 @@ def test_an_automated_message_waits_during_a_conversation_and_goes_when_it_is_qu
     assert message.next_attempt_at == local(10, 6)  # held at once: the contact wrote 5 minutes ago
     assert outbox.claim_batch(session, "w", now=local(10, 5, )) == []
     session.commit()
+    # The chat says why the System message is still queued.
+    line = chat.get_history(session, project.id, marie.id)[-1]
+    assert (line.status, line.error) == ("queued", delay.HELD_REASON)
     # Still talking at 10:09: held again a minute on.
     assert automation.run_due(session, local(10, 6))["held"] == 1
     inbound.receive_sms(session, project, "+17033996500", "one more thing", received_at=local(10, 8))
