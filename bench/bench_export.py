@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import scratch_database
-from generate import generate
+from common import dataset
 from report import report
 
 TARGET_MB = 300
@@ -84,10 +83,9 @@ def main() -> None:
         return
     rows = []
     for backend in args.backends.split(","):
-        with scratch_database(backend) as url, tempfile.TemporaryDirectory() as tmp:
-            g = generate(url, contacts=args.contacts, messages=args.messages)
-            print(f"{backend}: generated {args.contacts:,} contacts, {args.messages:,} messages in {g.seconds:.0f} s",
-                  flush=True)
+        with dataset(backend, contacts=args.contacts, messages=args.messages) as g, \
+                tempfile.TemporaryDirectory() as tmp:
+            url = g.url
             base = measure("pandas", url, g.project_id, Path(tmp))
             print(f"  pandas read_sql + to_csv: {base}", flush=True)
             for fmt in ("csv", "parquet"):
