@@ -131,6 +131,15 @@ def agent(session, project):
 
 
 @pytest.fixture
+def sam(session, project):
+    from smschat import auth
+
+    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
+    session.commit()
+    return user
+
+
+@pytest.fixture
 def marie(session, project):
     from smschat import contacts
 

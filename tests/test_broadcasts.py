@@ -5,17 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smschat import auth, automation, broadcasts, contacts, surveys, worker
+from smschat import automation, broadcasts, contacts, surveys, worker
 from smschat.errors import ValidationError
 from smschat.gateways import LoopbackGateway
 from smschat.models import Message, PhoneNumber, SurveySession, utcnow
-
-
-@pytest.fixture
-def sam(session, project):
-    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
-    session.commit()
-    return user
 
 
 @pytest.fixture

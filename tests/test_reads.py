@@ -1,14 +1,7 @@
 import pytest
 
-from smschat import auth, chat, inbound, projects, reads
+from smschat import chat, inbound, projects, reads
 from smschat.errors import ValidationError
-
-
-@pytest.fixture
-def sam(session, project):
-    user = auth.create_user(session, "sam", "correct horse battery", first_name="Sam", project=project, role="supervisor")
-    session.commit()
-    return user
 
 
 def _incoming(session, project, n, number="+17033996500"):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from smschat import auth, automation, chat, contacts, reminders, schedule
+from smschat import automation, chat, contacts, reminders, schedule
 from smschat.errors import PermissionDenied, ValidationError
 from smschat.models import Message, PhoneNumber
 
@@ -45,13 +45,6 @@ def test_weekly_on_given_days_between_start_and_end():
     assert [t.astimezone(NY).date() for t in slots] == [
         date(2026, 11, 26), date(2026, 11, 30), date(2026, 12, 3), date(2026, 12, 7)]
     assert schedule.describe(s) == "Every Mon, Thu at 18:00 from 2026-11-24 until 2026-12-07"
-
-
-@pytest.fixture
-def sam(session, project):
-    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
-    session.commit()
-    return user
 
 
 def _out(session, workflow="reminder"):

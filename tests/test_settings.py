@@ -8,13 +8,6 @@ from smschat.errors import PermissionDenied
 from smschat.models import AuditEvent, SettingsChange
 
 
-@pytest.fixture
-def sam(session, project):
-    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
-    session.commit()
-    return user
-
-
 def test_defaults_are_the_seeds(session, project, sam):
     values = settings.load_settings(session, sam.id, project.id)
     assert values["case_name_display"] == "name"

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smschat import auth, automation, chat, inbound, keywords, projects, surveys
+from smschat import automation, chat, inbound, keywords, projects, surveys
 from smschat.errors import ValidationError
 from smschat.models import Message, SurveySession, utcnow
 
@@ -15,13 +15,6 @@ QUESTIONS = [
     {"text": "Did they sleep under a net last night?", "kind": "choice", "choices": ["Yes", "No"]},
     {"text": "Anything else to tell us?", "kind": "text"},
 ]
-
-
-@pytest.fixture
-def sam(session, project):
-    user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
-    session.commit()
-    return user
 
 
 @pytest.fixture
