@@ -125,20 +125,22 @@ def test_nothing_goes_to_a_number_that_opted_out_after_the_message_was_queued(tw
 
 
 def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, project, agent, marie):
-    project.rate_limit = 10.0  # segments per second
+    project.rate_limit = 2.0  # segments per second
     others = []
     for i in range(3):
         c = contacts.create_contact(session, project, "case", f"case {i}")
         contacts.register_phone(session, project, c, f"+1703399660{i}")
         others.append(c)
     session.commit()
-    _send(session, project, agent, others[0], "x" * 400)  # 3 segments: the next waits 0.3 s
+    _send(session, project, agent, others[0], "x" * 400)  # 3 segments: the next waits 1.5 s
     _send(session, project, agent, others[1], "short")
     _send(session, project, agent, others[2], "short")
     _drain()
     times = [r.at for r in fake_twilio.requests]
     assert len(times) == 3
-    assert times[1] - times[0] >= 0.28 and times[2] - times[1] >= 0.08
+    # The rate spaces the starts of the sends; arrivals here also carry each request's own
+    # latency (the first one sets up the connection), hence the margin.
+    assert times[1] - times[0] >= 1.0 and times[2] - times[1] >= 0.3
 
 
 def test_reservations_space_sends_by_segments_across_workers(session, project):
