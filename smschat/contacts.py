@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, update
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from .access import Action, require
 from .errors import ContactNotFound, PhoneNumberInUse, ValidationError
@@ -236,10 +236,11 @@ def _conditions(project_id: int, search: str | None, kind: str | None,
         matches = [func.lower(Contact.name).contains(text.lower(), autoescape=True)]
         digits = re.sub(r"[\s\-+().]", "", text)
         if digits.isdigit():
-            any_phone = aliased(PhoneNumber)
-            matches.append(
-                exists().where(any_phone.contact_id == Contact.id, any_phone.e164.contains(digits, autoescape=True))
-            )
+            # One pass over the project's numbers (a trigram index on PostgreSQL), not a probe per contact.
+            matches.append(Contact.id.in_(
+                select(PhoneNumber.contact_id)
+                .where(PhoneNumber.project_id == project_id, PhoneNumber.e164.contains(digits, autoescape=True))
+            ))
         conditions.append(or_(*matches))
     return conditions
 
