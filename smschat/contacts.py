@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, update
+from sqlalchemy import Select, and_, case, exists, func, literal_column, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from .access import Action, require
@@ -233,15 +233,18 @@ def _conditions(project_id: int, search: str | None, kind: str | None,
         conditions.append(unread_condition(project_id, *unread_only_for))
     text = (search or "").strip()
     if text:
-        matches = [func.lower(Contact.name).contains(text.lower(), autoescape=True)]
+        # The matching ids first (trigram indexes on PostgreSQL serve both halves), then the
+        # contacts: a planner that cannot guess how many names match then never walks the
+        # whole name index looking for them.
+        matching = select(Contact.id).where(
+            Contact.project_id == project_id, func.lower(Contact.name).contains(text.lower(), autoescape=True)
+        )
         digits = re.sub(r"[\s\-+().]", "", text)
         if digits.isdigit():
-            # One pass over the project's numbers (a trigram index on PostgreSQL), not a probe per contact.
-            matches.append(Contact.id.in_(
-                select(PhoneNumber.contact_id)
-                .where(PhoneNumber.project_id == project_id, PhoneNumber.e164.contains(digits, autoescape=True))
+            matching = union(matching, select(PhoneNumber.contact_id).where(
+                PhoneNumber.project_id == project_id, PhoneNumber.e164.contains(digits, autoescape=True)
             ))
-        conditions.append(or_(*matches))
+        conditions.append(Contact.id.in_(matching))
     return conditions
 
 
