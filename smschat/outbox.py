@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, select, update
+from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -161,6 +161,28 @@ def renew_lease(session: Session, message_id: int, worker_id: str, *, start: boo
         update(Message)
         .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value)
         .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+def next_due_at(session: Session) -> datetime | None:
+    """When the earliest waiting queued message falls due (served by the outbox index)."""
+    return session.scalar(
+        select(func.min(Message.next_attempt_at)).where(Message.status == Status.QUEUED.value)
+    )
+
+
+def release(session: Session, message_id: int, worker_id: str, *, not_before: datetime) -> bool:
+    """Give a claimed message back to the queue, untouched, to be tried from `not_before` on
+    (when its sender is free again): the worker goes on with other senders' messages instead
+    of waiting. The claim's attempt is not counted."""
+    result = session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value,
+               Message.send_started_at.is_(None))
+        .values(status=Status.QUEUED.value, claimed_by=None, lease_expires_at=None, next_attempt_at=not_before,
+                attempts=Message.attempts - 1)
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)

@@ -10,6 +10,13 @@ from sqlalchemy.orm import Session
 from .models import SenderSlot, utcnow
 
 
+def next_free(session: Session, sender: str, *, now: datetime | None = None) -> datetime:
+    """When `sender` may send next (now, if it is idle). Reserves nothing."""
+    now = now or utcnow()
+    slot = session.get(SenderSlot, sender, populate_existing=True)
+    return max(slot.next_free_at, now) if slot is not None else now
+
+
 def reserve(session: Session, sender: str, segments: int, rate: float, *, now: datetime | None = None) -> datetime:
     """Reserve `segments` slots of `sender`; returns when the send may start. Commit at once:
     the row lock serializes workers that send from the same number."""

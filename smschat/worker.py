@@ -77,7 +77,14 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
             # It opted out after the message was queued: never send, say why.
             return message_id, SendResult.failure("21610", OPTED_OUT_TEXT, retryable=False)
         if gateway.rate_limited and project.rate_limit > 0:
-            start = ratelimit.reserve(session, gateway.sender_key(sms), message.segments, project.rate_limit)
+            sender = gateway.sender_key(sms)
+            free = ratelimit.next_free(session, sender)
+            if (free - utcnow()).total_seconds() > MAX_RATE_WAIT_SECONDS:
+                # Its sender is busy for a while: back to the queue until then, so this worker
+                # sends other senders' messages meanwhile instead of sleeping.
+                outbox.release(session, message_id, wid, not_before=free)
+                return None
+            start = ratelimit.reserve(session, sender, message.segments, project.rate_limit)
         else:
             # Mark the hand-over: from here on a crash leaves `unknown`, never a silent re-send.
             outbox.renew_lease(session, message_id, wid, start=True)
@@ -97,6 +104,8 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
 
 
 OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
+# A send whose sender slot is further off than this goes back to the queue until then.
+MAX_RATE_WAIT_SECONDS = 0.5
 
 
 def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None) -> None:
@@ -117,7 +126,20 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
             stop.wait(min(30.0, settings.worker_poll_seconds * 2**failures))
             continue
         if not done:
-            stop.wait(settings.worker_poll_seconds)
+            stop.wait(_idle_seconds(settings.worker_poll_seconds, url))
+
+
+def _idle_seconds(poll: float, url: str | None) -> float:
+    """Sleep a poll interval, or less when a queued message falls due sooner (a sender slot
+    freeing up, a backoff ending): a rate-limited sender is never left idle for a poll."""
+    try:
+        with session_scope(url, readonly=True) as session:
+            due = outbox.next_due_at(session)
+    except Exception:  # noqa: BLE001 - the next round reports database trouble
+        return poll
+    if due is None:
+        return poll
+    return min(poll, max(0.01, (due - utcnow()).total_seconds()))
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ from datetime import timedelta
 
 import pytest
 
-from smschat import chat, contacts, ratelimit, worker
+from sqlalchemy import func, select
+
+from smschat import chat, contacts, outbox, ratelimit, worker
 from smschat.config import get_settings
 from smschat.errors import ConfigError
 from smschat.gateways import get_gateway
@@ -26,6 +28,19 @@ def _drain(rounds=1):
     gateway = get_gateway()
     for _ in range(rounds):
         worker.run_once(gateway)
+
+
+def _drain_until_sent(session, count, timeout=20.0):
+    """Run worker rounds, as the worker's loop does, until `count` messages went out."""
+    gateway = get_gateway()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        worker.run_once(gateway)
+        session.rollback()
+        if session.scalar(select(func.count()).select_from(Message).where(Message.status == "sent")) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} messages went out in {timeout} s")
 
 
 def _message(session, mid):
@@ -82,8 +97,7 @@ def test_too_many_requests_is_retried_with_backoff_then_sent(twilio_env, fake_tw
     _drain()
     msg = _message(session, mid)
     assert (msg.status, msg.error_code) == ("queued", "20429") and msg.next_attempt_at > msg.created_at
-    time.sleep(0.05)
-    _drain()
+    _drain_until_sent(session, 1)  # after the backoff, and the sender's next slot
     msg = _message(session, mid)
     assert (msg.status, msg.attempts, msg.error_code) == ("sent", 2, None)
     assert len(fake_twilio.requests) == 2
@@ -92,6 +106,7 @@ def test_too_many_requests_is_retried_with_backoff_then_sent(twilio_env, fake_tw
 def test_a_server_error_forever_is_retried_up_to_the_cap_then_failed(twilio_env, fake_twilio, session, project, agent, marie, monkeypatch):
     monkeypatch.setenv("SMSCHAT_MAX_SEND_ATTEMPTS", "3")
     get_settings.cache_clear()
+    project.rate_limit = 0  # the retries are under test here, not the sender's pace
     fake_twilio.answer_next(*[twilio_error(500, None, "Internal Server Error")] * 10)
     mid = _send(session, project, agent, marie)
     for _ in range(6):
@@ -135,12 +150,40 @@ def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, p
     _send(session, project, agent, others[0], "x" * 400)  # 3 segments: the next waits 1.5 s
     _send(session, project, agent, others[1], "short")
     _send(session, project, agent, others[2], "short")
-    _drain()
+    _drain_until_sent(session, 3)
     times = [r.at for r in fake_twilio.requests]
     assert len(times) == 3
     # The rate spaces the starts of the sends; arrivals here also carry each request's own
     # latency (the first one sets up the connection), hence the margin.
     assert times[1] - times[0] >= 1.0 and times[2] - times[1] >= 0.3
+
+
+def test_a_busy_sender_does_not_hold_up_another_senders_messages(twilio_env, fake_twilio, session, project, agent):
+    from smschat import projects
+
+    other = projects.create_project(session, "other", "Other", sender_numbers=["+15005550007"])
+    busy = []
+    for i in range(4):
+        c = contacts.create_contact(session, project, "case", f"case {i}")
+        contacts.register_phone(session, project, c, f"+1703399660{i}")
+        busy.append(c)
+    quiet = contacts.create_contact(session, other, "case", "quiet")
+    contacts.register_phone(session, other, quiet, "+14155550100")
+    session.commit()
+    for c in busy:  # four messages from the first sender (1 segment/s), queued first
+        _send(session, project, agent, c, f"to {c.name}")
+    outbox.enqueue(session, other, quiet, "from the other sender", workflow="chat")
+    session.commit()
+    _drain_until_sent(session, 5)
+    arrivals = {r.form["Body"]: r.at for r in fake_twilio.requests}
+    senders = {r.form["Body"]: r.form["From"] for r in fake_twilio.requests}
+    first = min(arrivals.values())
+    # The other sender's message went out at once, not after the first sender's backlog...
+    assert arrivals["from the other sender"] - first < 0.9
+    assert senders["from the other sender"] == "+15005550007"
+    # ...and the first sender still kept its pace: one message a second, never faster.
+    busy_times = sorted(t for body, t in arrivals.items() if body.startswith("to case"))
+    assert all(b - a >= 0.7 for a, b in zip(busy_times, busy_times[1:], strict=False))
 
 
 def test_reservations_space_sends_by_segments_across_workers(session, project):
@@ -156,9 +199,7 @@ def test_reservations_space_sends_by_segments_across_workers(session, project):
 def test_messages_to_one_contact_leave_in_order(twilio_env, fake_twilio, session, project, agent, marie):
     fake_twilio.answer_next(twilio_error(503, None, "Service Unavailable"))
     ids = [_send(session, project, agent, marie, f"message {i}") for i in range(4)]
-    for _ in range(10):
-        _drain()
-        time.sleep(0.03)
+    _drain_until_sent(session, 4)
     assert fake_twilio.bodies() == [f"message {i}" for i in range(4)]
     assert {_message(session, mid).status for mid in ids} == {"sent"}
 
