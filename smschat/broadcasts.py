@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from . import groups
 from .access import Action, require
-from .errors import NotFound, ValidationError
+from .errors import ValidationError
 from .models import Broadcast, Message, Status, Survey, Workflow, utcnow
-from .projects import get_project
+from .projects import get_project, owned
 from .segments import validate_body
 
 SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
@@ -55,9 +55,7 @@ def create_broadcast(session: Session, actor_id: int | None, project_id: int, na
     if not (name or "").strip():
         raise ValidationError("A broadcast needs a name.")
     if survey_id is not None:
-        survey = session.get(Survey, survey_id)
-        if survey is None or survey.project_id != project_id:
-            raise NotFound("No such survey in this project.")
+        owned(session, Survey, project_id, survey_id, "survey")  # another project's survey reads as missing
     else:
         validate_body(body)
     broadcast = Broadcast(
@@ -108,9 +106,7 @@ def send_due(session: Session, now: datetime | None = None, *, limit: int = 10) 
 
 def cancel(session: Session, actor_id: int | None, project_id: int, broadcast_id: int) -> None:
     require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None or broadcast.project_id != project_id:
-        raise NotFound("No such broadcast in this project.")
+    broadcast = owned(session, Broadcast, project_id, broadcast_id, "broadcast")
     if broadcast.status != SCHEDULED:
         raise ValidationError("Only a scheduled broadcast can be cancelled; this one has gone out.")
     broadcast.status = CANCELLED

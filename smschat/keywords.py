@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 
 from . import optout, outbox, surveys
 from .access import Action, require
-from .errors import NotFound, ValidationError
+from .errors import ValidationError
 from .models import Contact, ContactKind, Keyword, Message, PhoneNumber, Project, Survey, Workflow, utcnow
+from .projects import owned
 from .segments import validate_body
 
 _KEYWORD_RE = re.compile(r"^[A-Z0-9][A-Z0-9_-]{0,49}$")
@@ -62,9 +63,7 @@ def create_keyword(session: Session, actor_id: int | None, project_id: int, keyw
 
 def delete_keyword(session: Session, actor_id: int | None, project_id: int, keyword_id: int) -> None:
     require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
-    kw = session.get(Keyword, keyword_id)
-    if kw is None or kw.project_id != project_id:
-        raise NotFound("No such keyword in this project.")
+    kw = owned(session, Keyword, project_id, keyword_id, "keyword")
     session.delete(kw)
     session.flush()
 

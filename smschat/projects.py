@@ -85,6 +85,15 @@ def get_project(session: Session, project_id: int) -> Project:
     return project
 
 
+def owned(session: Session, model, project_id: int, object_id: int, what: str):
+    """The project's `model` row with that id. A missing id and another project's read the
+    same, so nothing tells them apart."""
+    obj = session.get(model, object_id)
+    if obj is None or obj.project_id != project_id:
+        raise NotFound(f"No such {what} in this project.")
+    return obj
+
+
 def get_project_by_slug(session: Session, slug: str) -> Project:
     project = session.scalar(select(Project).where(Project.slug == slug))
     if project is None:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from . import delay, groups, schedule
 from .access import Action, require
-from .errors import NotFound, ValidationError
+from .errors import ValidationError
 from .models import Broadcast, Reminder, Survey, Workflow, utcnow
-from .projects import get_project
+from .projects import get_project, owned
 from .segments import validate_body
 
 
@@ -40,10 +40,7 @@ class ReminderRow:
 def _survey(session: Session, project_id: int, survey_id: int | None) -> Survey | None:
     if survey_id is None:
         return None
-    survey = session.get(Survey, survey_id)
-    if survey is None or survey.project_id != project_id:
-        raise NotFound("No such survey in this project.")
-    return survey
+    return owned(session, Survey, project_id, survey_id, "survey")
 
 
 def create_reminder(session: Session, actor_id: int | None, project_id: int, name: str, body: str,
@@ -72,10 +69,7 @@ def create_reminder(session: Session, actor_id: int | None, project_id: int, nam
 
 
 def _get(session: Session, project_id: int, reminder_id: int) -> Reminder:
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None or reminder.project_id != project_id:
-        raise NotFound("No such reminder in this project.")
-    return reminder
+    return owned(session, Reminder, project_id, reminder_id, "reminder")
 
 
 def set_active(session: Session, actor_id: int | None, project_id: int, reminder_id: int, active: bool,

@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from . import delay
 from .access import Action, require
-from .errors import NotFound, ValidationError
+from .errors import ValidationError
 from .models import Contact, Message, Project, Survey, SurveySession, Workflow, utcnow
+from .projects import owned
 from .segments import validate_body
 
 KINDS = {"text": "Free text", "number": "Number", "choice": "Multiple choice"}
@@ -128,10 +129,7 @@ def create_survey(session: Session, actor_id: int | None, project_id: int, name:
 
 
 def get_survey(session: Session, project_id: int, survey_id: int) -> Survey:
-    survey = session.get(Survey, survey_id)
-    if survey is None or survey.project_id != project_id:
-        raise NotFound("No such survey in this project.")
-    return survey
+    return owned(session, Survey, project_id, survey_id, "survey")
 
 
 def list_surveys(session: Session, actor_id: int | None, project_id: int) -> list[SurveyRow]:
