@@ -134,7 +134,8 @@ def list_users(session: Session) -> list[tuple[WebUser, list[tuple[str, str]]]]:
     return rows
 
 
-def authenticate(session: Session, username: str, password: str, *, address: str | None = None) -> WebUser:
+def authenticate(session: Session, username: str, password: str, *, address: str | None = None,
+                 device: str | None = None) -> WebUser:
     """The user if the password is right; one message for every failure, whether the user
     exists or not. Failures are audited (the caller commits even when this raises) and,
     past a limit per username or per address, logins pause for a while."""
@@ -162,6 +163,12 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         user.password_hash = hash_password(password)
     audit.record(session, audit.LOGIN, user_id=user.id, username=user.username, address=address)
     return user
+
+
+def remember_device(session: Session, user_id: int) -> str:
+    """A token for the browser that just logged in as this user (the `smschat_device` cookie).
+    Interface for the login throttle; the throttle work fills it in."""
+    return secrets.token_urlsafe(32)
 
 
 def memberships(session: Session, user_id: int) -> list[tuple[Project, str]]:
