@@ -24,6 +24,7 @@ from smschat import contacts, simulator, verification
 from smschat.config import reload_settings
 from smschat.errors import PermissionDenied
 from smschat.models import Message, PhoneNumber
+from smschat.webserver import BODY_BACKSTOP_GRACE_SECONDS as GRACE
 
 from .conftest import PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, free_port
 from .test_pages import _logged_in
@@ -155,7 +156,6 @@ def test_the_phone_simulator_page_exists_only_with_the_loopback_gateway(session,
 # --- body size and read deadlines -------------------------------------------------------------
 
 READ_TIMEOUT = 2.0
-GRACE = 1.0  # smschat.webserver.BODY_BACKSTOP_GRACE_SECONDS
 
 
 @pytest.fixture
@@ -221,9 +221,9 @@ def test_a_400_mb_chunked_body_gets_413_without_growing_the_process(tmp_path, sq
         answer, sent_mib = _push_chunked(base, "/loopback/inbound", 400)
         growth = _rss_kib(pid) - before
         assert httpx.get(f"{base}/healthz").status_code == 200  # still up
-    assert answer.startswith(b"HTTP/1.1 413 ") and answer.endswith(b"Request body too large.")
-    assert sent_mib < 400, "the server read the whole body"
     assert growth < 10 * 1024, f"RSS grew by {growth} KiB"
+    assert sent_mib < 400, "the server read the whole body"
+    assert answer.startswith(b"HTTP/1.1 413 ") and answer.endswith(b"Request body too large.")
 
 
 @pytest.mark.parametrize("path", ["/loopback/inbound", "/twilio/inbound", "/twilio/status"])
@@ -246,13 +246,17 @@ def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tm
     head = f"POST /loopback/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
     twilio = f"POST /twilio/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
     kinds = {  # what each slow client sends before it stalls, and the answer it should get
+        "nothing at all": (b"", b""),  # closed without a word, as an idle kept-alive connection
         "half a request line": (b"POST /loopback/inb", b"HTTP/1.1 408 "),
         "half the headers": (head[:60].encode(), b"HTTP/1.1 408 "),
         "part of a loopback body": (head.encode() + b"project=te", b"HTTP/1.1 408 "),
         "part of a twilio body": (twilio.encode() + b"From=%2B1", b"HTTP/1.1 408 "),
         # /healthz answers without reading its body; the server's backstop then closes it.
         "a body nobody reads": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", b"HTTP/1.1 200 "),
+        # One more header byte every 0.2 s: bytes that keep coming do not move the deadline.
+        "headers a byte at a time": (b"P", b"HTTP/1.1 408 "),
     }
+    trickle = head.encode()[1:]
     env = {**LOOPBACK_MODE, "SMSCHAT_WEBHOOK_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT)}
     with webhooks_process(tmp_path / "hooks.log", **env) as (base, _):
         host, port = base.removeprefix("http://").split(":")
@@ -261,7 +265,8 @@ def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tm
         for i in range(300):
             kind = list(kinds)[i % len(kinds)]
             sock = socket.create_connection((host, int(port)))
-            sock.sendall(kinds[kind][0])
+            if kinds[kind][0]:
+                sock.sendall(kinds[kind][0])
             sock.setblocking(False)
             clients[sock] = {"kind": kind, "opened": time.monotonic(), "data": b"", "closed": None}
             sel.register(sock, selectors.EVENT_READ)
@@ -271,8 +276,17 @@ def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tm
         health_done = time.monotonic()
 
         give_up = time.monotonic() + READ_TIMEOUT + GRACE + 5
+        next_byte, sent_bytes = time.monotonic(), 0
         while sel.get_map() and time.monotonic() < give_up:
-            for key, _ in sel.select(timeout=0.5):
+            if time.monotonic() >= next_byte and sent_bytes < len(trickle):
+                for sock, client in clients.items():
+                    if client["kind"] == "headers a byte at a time" and client["closed"] is None:
+                        try:
+                            sock.send(trickle[sent_bytes:sent_bytes + 1])
+                        except OSError:
+                            pass  # closed by the server: the read below sees it
+                next_byte, sent_bytes = next_byte + 0.2, sent_bytes + 1
+            for key, _ in sel.select(timeout=0.1):
                 client = clients[key.fileobj]
                 try:
                     chunk = key.fileobj.recv(65536)
@@ -284,14 +298,16 @@ def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tm
                     sel.unregister(key.fileobj)
                     key.fileobj.close()
         still_open = [c["kind"] for c in clients.values() if c["closed"] is None]
-        for sock in list(sel.get_map().values()):
-            sock.fileobj.close()
+        for key in list(sel.get_map().values()):
+            key.fileobj.close()
+        sel.close()
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
 
     assert not still_open, f"{len(still_open)} slow requests still open, e.g. {still_open[:3]}"
     assert health.status_code == 200 and health_seconds < 1.0, f"/healthz took {health_seconds:.2f} s"
     assert health_done < min(c["closed"] for c in clients.values()), "/healthz was not asked while they were open"
-    wrong = [(c["kind"], c["data"][:40]) for c in clients.values() if not c["data"].startswith(kinds[c["kind"]][1])]
+    wrong = [(c["kind"], c["data"][:40]) for c in clients.values()
+             if not c["data"].startswith(kinds[c["kind"]][1]) or (c["data"] and not kinds[c["kind"]][1])]
     assert not wrong, wrong[:5]
     held = [c["closed"] - c["opened"] for c in clients.values()]
     # Not before the deadline; shortly after it (the backstop for unread bodies waits a second more).
