@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from smschat import access, audit, auth
+from smschat import access, audit, auth, simulator
 from smschat.access import Action
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
@@ -44,6 +44,9 @@ PAGE_ACTIONS = {
     "surveys": Action.MANAGE_AUTOMATION,
     "settings": Action.CHANGE_SETTINGS,
 }
+if not simulator.available():
+    # The simulator writes inbound messages no phone sent: only with the loopback gateway.
+    del PAGES["simulator"], PAGE_ACTIONS["simulator"]
 
 
 def _remember(session, user, token: str, project_id: int | None) -> None:

@@ -127,11 +127,11 @@ def webhooks(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (default SMSCHAT_WEBHOOK_PORT).")] = None,
 ) -> None:
-    """Run the webhooks app under uvicorn."""
-    import uvicorn
+    """Run the webhooks app under uvicorn, with its body limit and read deadlines."""
+    from .webserver import serve
 
     check_config()
-    uvicorn.run("smschat.webhooks:app", host=host, port=port or get_settings().webhook_port, log_level="info")
+    serve(host, port or get_settings().webhook_port)
 
 
 def check_config(*, senders: bool = False) -> None:

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     max_send_attempts: int = Field(default=8, ge=1, le=50)
+    # Webhooks: a request whose headers, or whose body, have not all arrived by then is cut off.
+    webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     # How often the open chat asks for new messages.
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
     # Where the dashboard prepares export files before the browser downloads them.

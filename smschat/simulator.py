@@ -4,6 +4,9 @@ Each call checks the acting web user's role and project (Action.SIMULATE). A num
 accepted only if it belongs to a contact of that project, so the simulator can neither read
 nor write another project's conversations; a foreign number and an unknown one get the same
 answer.
+
+The simulator writes inbound messages that no phone sent, so it exists only with the loopback
+gateway: with a real gateway every call is refused (the page is not even listed).
 """
 
 from __future__ import annotations
@@ -13,17 +16,30 @@ from sqlalchemy.orm import Session
 
 from . import chat, contacts, inbound
 from .access import Action, require
-from .errors import NotFound
+from .config import get_settings
+from .errors import NotFound, PermissionDenied
 from .models import PhoneNumber
 from .phones import try_e164
 from .projects import get_project
 
 NO_SUCH_NUMBER = "No such phone number in this project."
+UNAVAILABLE = "The Phone simulator works only with the loopback gateway (SMSCHAT_GATEWAY=loopback)."
+
+
+def available() -> bool:
+    """Whether the simulator (page and webhook route) exists in this process."""
+    return get_settings().gateway == "loopback"
+
+
+def _require(session: Session, actor_id: int | None, project_id: int) -> None:
+    if not available():
+        raise PermissionDenied(UNAVAILABLE)
+    require(session, actor_id, project_id, Action.SIMULATE)
 
 
 def numbers(session: Session, actor_id: int | None, project_id: int) -> list[tuple[str, str, int]]:
     """(number, contact name, contact id) for every number in the project."""
-    require(session, actor_id, project_id, Action.SIMULATE)
+    _require(session, actor_id, project_id)
     return contacts.phone_numbers(session, project_id)
 
 
@@ -39,12 +55,12 @@ def _own_number(session: Session, project_id: int, number: str) -> str:
 
 def thread(session: Session, actor_id: int | None, project_id: int, number: str, *, limit: int = 100) -> list[chat.ChatLine]:
     """What this phone has seen."""
-    require(session, actor_id, project_id, Action.SIMULATE)
+    _require(session, actor_id, project_id)
     return chat.phone_thread(session, project_id, _own_number(session, project_id, number), limit=limit)
 
 
 def reply(session: Session, actor_id: int | None, project_id: int, number: str, body: str) -> inbound.InboundResult:
     """The contact answers: the same inbound path a gateway's webhook takes."""
-    require(session, actor_id, project_id, Action.SIMULATE)
+    _require(session, actor_id, project_id)
     e164 = _own_number(session, project_id, number)
     return inbound.receive_sms(session, get_project(session, project_id), e164, body, gateway="simulator")

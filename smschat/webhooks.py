@@ -1,13 +1,16 @@
 """The webhooks app (Starlette, under uvicorn): `/healthz`, Twilio's inbound and status
-callbacks, and the loopback gateway's inbound path (the Phone simulator's twin).
+callbacks, and, with the loopback gateway only, the Phone simulator's inbound path.
 
 It faces the public internet, so it runs on its own, apart from the dashboard. Every error
 becomes an HTTP status in one place (`_answer`): 400 for a malformed request, 403 for a bad
-signature, 404 for a number no project uses, 503 while the database is away (Twilio retries).
+signature, 404 for a number no project uses, 408 for a body that does not arrive in time,
+413 for one over 64 KiB, 503 while the database is away (Twilio retries).
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import logging
 from collections.abc import Callable
 
@@ -15,11 +18,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from . import inbound, outbox
+from . import inbound, outbox, simulator
 from .config import get_settings
 from .db import session_scope
 from .errors import ProjectNotFound, SmsChatError
@@ -28,6 +31,8 @@ from .projects import get_project_by_slug
 log = logging.getLogger("smschat.webhooks")
 
 MAX_FORM_BYTES = 64 * 1024
+TOO_LARGE = "Request body too large."
+TOO_SLOW = "Request body not received in time."
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
 
@@ -35,6 +40,11 @@ class _Refused(Exception):
     def __init__(self, message: str, status: int = 400):
         super().__init__(message)
         self.status = status
+
+    def response(self) -> Response:
+        # The rest of a too large or too slow body is not worth reading: close the connection.
+        close = {"connection": "close"} if self.status in (408, 413) else None
+        return PlainTextResponse(str(self), status_code=self.status, headers=close)
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -49,19 +59,40 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-async def _form(request: Request, required: tuple[str, ...]) -> dict[str, str]:
-    """The POSTed form, or 400: wrong content type, absurd size, undecodable, missing fields."""
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        raise _Refused("Expected application/x-www-form-urlencoded.")
+async def _body(request: Request) -> bytes:
+    """The body, read as it streams in: 413 past MAX_FORM_BYTES, 408 past the read deadline.
+
+    Counting while reading (not after) keeps a huge chunked body from ever sitting in memory.
+    """
     length = request.headers.get("content-length")
     if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
-        raise _Refused("Request body too large.")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise _Refused("Request body too large.")
+        raise _Refused(TOO_LARGE, 413)
+    body = bytearray()
+    try:
+        async with asyncio.timeout(get_settings().webhook_read_timeout_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_FORM_BYTES:
+                    raise _Refused(TOO_LARGE, 413)
+    except TimeoutError:
+        raise _Refused(TOO_SLOW, 408) from None
+    except ClientDisconnect:  # gone, or cut off by the server's own deadline (smschat.webserver)
+        raise _Refused(TOO_SLOW, 408) from None
+    return bytes(body)
+
+
+async def _form(request: Request, required: tuple[str, ...]) -> dict[str, str]:
+    """The POSTed form, or 400: wrong content type, undecodable, missing fields (413/408: `_body`)."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        raise _Refused("Expected application/x-www-form-urlencoded.")
+    body = await _body(request)
+
+    async def replay() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
     try:
         body.decode("utf-8")
-        form = await request.form()
+        form = await Request(request.scope, replay).form()
     except Exception:  # noqa: BLE001 - whatever the parser chokes on is the sender's fault
         raise _Refused("Malformed form body.") from None
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -76,7 +107,7 @@ async def _answer(work: Callable[[], Response]) -> Response:
     try:
         return await run_in_threadpool(work)
     except _Refused as exc:
-        return PlainTextResponse(str(exc), status_code=exc.status)
+        return exc.response()
     except SmsChatError as exc:
         return PlainTextResponse(str(exc), status_code=exc.http_status)
     except OperationalError:
@@ -85,12 +116,25 @@ async def _answer(work: Callable[[], Response]) -> Response:
         return PlainTextResponse("Database unavailable, try again.", status_code=503)
 
 
+def _from_this_machine(request: Request) -> bool:
+    try:
+        return request.client is not None and ipaddress.ip_address(request.client.host).is_loopback
+    except ValueError:
+        return False
+
+
 async def loopback_inbound(request: Request) -> Response:
-    """The loopback gateway's inbound path: `project`, `From`, `Body`, optional `MessageSid`."""
+    """The loopback gateway's inbound path: `project`, `From`, `Body`, optional `MessageSid`.
+
+    Unsigned, so only callers on this machine may use it (uvicorn takes the address from
+    X-Forwarded-For only when a proxy on this machine sent it).
+    """
+    if not _from_this_machine(request):
+        return PlainTextResponse("The loopback inbound path answers only callers on this machine.", status_code=403)
     try:
         form = await _form(request, ("project", "From", "Body"))
     except _Refused as exc:
-        return PlainTextResponse(str(exc), status_code=exc.status)
+        return exc.response()
 
     def work() -> Response:
         with session_scope() as session:
@@ -138,7 +182,7 @@ async def twilio_inbound(request: Request) -> Response:
     try:
         form = await _twilio_form(request, ("MessageSid", "From", "To", "Body"))
     except _Refused as exc:
-        return PlainTextResponse(str(exc), status_code=exc.status)
+        return exc.response()
 
     def work() -> Response:
         with session_scope() as session:
@@ -157,7 +201,7 @@ async def twilio_status(request: Request) -> Response:
     try:
         form = await _twilio_form(request, ("MessageSid", "MessageStatus"))
     except _Refused as exc:
-        return PlainTextResponse(str(exc), status_code=exc.status)
+        return exc.response()
 
     def work() -> Response:
         from .gateways.twilio import error_text
@@ -172,14 +216,20 @@ async def twilio_status(request: Request) -> Response:
 
 
 def create_app() -> Starlette:
-    return Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/loopback/inbound", loopback_inbound, methods=["POST"]),
-            Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
-            Route("/twilio/status", twilio_status, methods=["POST"]),
-        ]
-    )
+    """The app for the configured gateway (settings are read now, once)."""
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
+        Route("/twilio/status", twilio_status, methods=["POST"]),
+    ]
+    if simulator.available():
+        # Unsigned by nature: with a real gateway it would let anyone forge inbound SMS.
+        routes.append(Route("/loopback/inbound", loopback_inbound, methods=["POST"]))
+    return Starlette(routes=routes)
 
 
-app = create_app()
+def __getattr__(name: str) -> Starlette:
+    # `smschat.webhooks:app` for uvicorn's command line, built when asked for, not at import.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

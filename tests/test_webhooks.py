@@ -32,7 +32,7 @@ def test_loopback_inbound_stores_the_message_once(webhook_server, session, proje
         ({"json": {"project": "test", "From": "+17033996500", "Body": "x"}}, 400),
         ({"data": {"project": "nope", "From": "+17033996500", "Body": "x"}}, 404),
         ({"data": {"project": "test", "From": "garbage", "Body": "x"}}, 400),
-        ({"content": b"x" * 70_000, "headers": {"content-type": "application/x-www-form-urlencoded"}}, 400),
+        ({"content": b"x" * 70_000, "headers": {"content-type": "application/x-www-form-urlencoded"}}, 413),
     ],
 )
 def test_bad_inbound_requests_get_a_clear_error_and_store_nothing(webhook_server, session, project, kwargs, status):
