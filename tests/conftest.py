@@ -180,10 +180,11 @@ def webhook_server(db_url):
     import httpx
     import uvicorn
 
-    from smschat.webhooks import create_app
+    from smschat.webserver import server_config
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
+    # The server `smschat webhooks` runs: uvicorn with the request deadlines.
+    server = uvicorn.Server(server_config("127.0.0.1", port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
