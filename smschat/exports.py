@@ -94,6 +94,8 @@ def write_export(
     writer = {"csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # Fail here, cleanly, when the file cannot be written (not halfway into a writer).
+        path.open("wb").close()
         rows = writer(chunks, path, total, progress or (lambda done, total: None))
     except BaseException:
         path.unlink(missing_ok=True)  # never leave half a file that looks like an export
