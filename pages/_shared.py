@@ -93,7 +93,9 @@ def plain_heading(text: str, level: int = 1) -> None:
 
 # Markdown that works anywhere in a line: emphasis, code, links and images, HTML, entities,
 # tables, strikethrough, math, Streamlit's :color[...] / :material/...: / :emoji:.
-_ESCAPE_ANYWHERE = frozenset("\\`*_{}[]<>!|~$:#&")
+_ESCAPE_ANYWHERE = frozenset("\\`*_{}[]<>!|~$#&")
+# A colon before a non-blank (:red[, :material/, http://); "Saved: x" stays as written.
+_COLON = re.compile(r":(?=\S)")
 # What starts a block only at the start of a line: a list item, a setext underline, `1.`.
 _LINE_START = re.compile(r"^( *)([-+=]|\d{1,9}(?=[.)]))")
 NOTICE_KINDS = ("success", "info", "warning", "error", "caption", "markdown", "subheader", "toast")
@@ -104,7 +106,7 @@ def literal_markdown(text: str) -> str:
     an image, HTML or formatting); ordinary sentences come out unchanged."""
     lines = []
     for line in str(text).split("\n"):
-        line = "".join("\\" + ch if ch in _ESCAPE_ANYWHERE else ch for ch in line)
+        line = _COLON.sub(r"\\:", "".join("\\" + ch if ch in _ESCAPE_ANYWHERE else ch for ch in line))
         match = _LINE_START.match(line)
         if match and match.group(2)[0] in "-+=":
             line = match.group(1) + "\\" + line[match.end(1):]

@@ -186,7 +186,7 @@ with banner_errors(), session_scope(readonly=True) as session:
 # --- downloads ----------------------------------------------------------------------------------
 st.subheader("Download")
 st.caption("Exactly the filtered messages, all pages, oldest first. In CSV and Excel, text that "
-           "starts with =, +, - or @ gets a leading apostrophe so a spreadsheet never runs it.")
+           "starts with =, +, - or @ (also after spaces) gets a leading apostrophe so a spreadsheet never runs it.")
 exports_dir = Path(get_settings().exports_dir)
 
 

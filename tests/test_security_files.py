@@ -238,9 +238,11 @@ def test_literal_markdown_shows_every_trick_as_typed():
     from pages._shared import literal_markdown
 
     for text in TRICKS:
-        assert shown_as_typed(literal_markdown(text), text), (text, literal_markdown(text), rendered(literal_markdown(text)))
+        escaped = literal_markdown(text)
+        assert shown_as_typed(escaped, text), (text, escaped, rendered(escaped))
     # Ordinary sentences come out unchanged (what tests and people read).
-    for text in ("Your role (agent) cannot manage web users.", "The message has 1,601 characters; the limit is 1,600."):
+    for text in ("Your role (agent) cannot manage web users.", "The message has 1,601 characters; the limit is 1,600.",
+                 "Saved: Case Name Display."):
         assert literal_markdown(text) == text
 
 
