@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
@@ -58,7 +59,7 @@ def banner_errors():
     try:
         yield
     except SmsChatError as exc:
-        st.error(str(exc))
+        notice("error", str(exc))  # messages may quote what the user typed
 
 
 def change_and_rerun(change, flash_key: str | None = None) -> None:
@@ -82,9 +83,43 @@ def change_and_rerun(change, flash_key: str | None = None) -> None:
 def show_flash(flash_key: str) -> None:
     message = st.session_state.pop(flash_key, None)
     if message:
-        st.success(message)
+        notice("success", message)
 
 
 def plain_heading(text: str, level: int = 1) -> None:
     """A heading from user data (names): escaped, so it is never Markdown or HTML."""
     st.html(f"<h{level} class='smschat-heading'>{escape(text)}</h{level}>")
+
+
+# Markdown that works anywhere in a line: emphasis, code, links and images, HTML, entities,
+# tables, strikethrough, math, Streamlit's :color[...] / :material/...: / :emoji:.
+_ESCAPE_ANYWHERE = frozenset("\\`*_{}[]<>!|~$#&")
+# A colon before a non-blank (:red[, :material/, http://); "Saved: x" stays as written.
+_COLON = re.compile(r":(?=\S)")
+# What starts a block only at the start of a line: a list item, a setext underline, `1.`.
+_LINE_START = re.compile(r"^( *)([-+=]|\d{1,9}(?=[.)]))")
+NOTICE_KINDS = ("success", "info", "warning", "error", "caption", "markdown", "subheader", "toast")
+
+
+def literal_markdown(text: str) -> str:
+    """`text` escaped so Streamlit's Markdown shows it exactly as typed (nothing is a link,
+    an image, HTML or formatting); ordinary sentences come out unchanged."""
+    lines = []
+    for line in str(text).split("\n"):
+        line = _COLON.sub(r"\\:", "".join("\\" + ch if ch in _ESCAPE_ANYWHERE else ch for ch in line))
+        match = _LINE_START.match(line)
+        if match and match.group(2)[0] in "-+=":
+            line = match.group(1) + "\\" + line[match.end(1):]
+        elif match:  # "1." / "1)": escape the mark after the digits
+            line = line[:match.end()] + "\\" + line[match.end():]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def notice(kind: str, text: object, *, where=None) -> None:
+    """Show text that holds user data (names, bodies, error messages quoting input) in
+    st.success / info / warning / error / caption / ... styling, as plain text.
+    `where` is a container or column (default: the page)."""
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"notice kind must be one of {NOTICE_KINDS}")
+    getattr(st if where is None else where, kind)(literal_markdown(str(text)))

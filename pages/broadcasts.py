@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._automation import survey_picker, target_picker
-from pages._shared import banner_errors, change_and_rerun, show_flash, viewer
+from pages._shared import banner_errors, change_and_rerun, notice, show_flash, viewer
 from smschat import broadcasts
 from smschat.db import session_scope
 from smschat.timefmt import format_timestamp
@@ -36,7 +36,7 @@ with st.container(border=True):
         day = c1.date_input("Date", value=soon.date(), key="bc_date")
         at = c2.time_input("Time", value=soon.time().replace(second=0, microsecond=0), step=300, key="bc_time")
         send_at = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-        st.caption(f"In the project's time zone ({me.time_zone}).")
+        notice("caption", f"In the project's time zone ({me.time_zone}).")
     if st.button("Send broadcast" if when == "Now" else "Schedule broadcast", type="primary", key="bc_send"):
         def _create(session):
             b = broadcasts.create_broadcast(session, me.user_id, me.project_id, name, body, recipients,

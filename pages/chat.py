@@ -6,7 +6,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, end_if_logged_out, plain_heading, viewer
+from pages._shared import banner_errors, end_if_logged_out, notice, plain_heading, viewer
 from smschat import chat, outbox
 from smschat.config import get_settings
 from smschat.db import session_scope
@@ -46,7 +46,7 @@ try:
         opened = chat.open_window(session, me.user_id, me.project_id, contact_id)
 except SmsChatError as exc:
     # The same words whether the contact is missing or another project's: nothing leaks.
-    st.error(str(exc))
+    notice("error", str(exc))
     st.stop()
 
 contact_id, title, threshold = opened.contact_id, opened.title, opened.counter_threshold

@@ -5,7 +5,7 @@ from html import escape
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, notice, viewer
 from smschat import access, contacts
 from smschat.access import Action
 from smschat.db import session_scope
@@ -77,7 +77,7 @@ with banner_errors(), session_scope(readonly=True) as session:
     first = page * page_size + 1 if total else 0
     last = min(total, (page + 1) * page_size)
     prev_col, info_col, next_col = st.columns([1, 4, 1])
-    info_col.write(f"Showing {first} to {last} of {total} contacts")
+    notice("markdown", f"Showing {first} to {last} of {total} contacts", where=info_col)
     if prev_col.button("< Previous", disabled=page == 0):
         st.session_state["contacts_page"] = page - 1
         st.rerun()

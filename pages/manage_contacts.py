@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, notice, viewer
 from smschat import imports
 from smschat.db import session_scope
 
@@ -43,7 +43,7 @@ with upload_tab:
     if upload is not None and st.button("Import"):
         with banner_errors(), session_scope() as session:
             report = imports.import_csv(session, me.user_id, me.project_id, upload.getvalue().decode("utf-8-sig"))
-            st.success(report.summary)
+            notice("success", report.summary)
             if report.errors:
                 st.dataframe(pd.DataFrame(report.errors, columns=["Line", "Error"]), hide_index=True)
 

@@ -13,7 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, notice, viewer
 from smschat import exports, messagelog
 from smschat.config import get_settings
 from smschat.db import session_scope
@@ -21,7 +21,7 @@ from smschat.messagelog import COLUMNS, DIRECTION_LABELS, PAGE_SIZES, STATUSES, 
 
 me = viewer("message_log")
 st.title("Message log")
-st.caption(f"Times are local to the project ({me.time_zone}), as YYYY-MM-DD HH:MM:SS.")
+notice("caption", f"Times are local to the project ({me.time_zone}), as YYYY-MM-DD HH:MM:SS.")
 
 today = datetime.now(UTC).astimezone(ZoneInfo(me.time_zone)).date()
 
@@ -94,7 +94,7 @@ with banner_errors(), session_scope(readonly=True) as session:
     total = messagelog.count(session, me.user_id, me.project_id, filt)
 with banner_errors():
     chart_data = _charts(me.user_id, me.project_id, filt)
-st.subheader(f"{total:,} message matches the filter" if total == 1 else f"{total:,} messages match the filter")
+notice("subheader", f"{total:,} message matches the filter" if total == 1 else f"{total:,} messages match the filter")
 
 
 
@@ -186,7 +186,7 @@ with banner_errors(), session_scope(readonly=True) as session:
 # --- downloads ----------------------------------------------------------------------------------
 st.subheader("Download")
 st.caption("Exactly the filtered messages, all pages, oldest first. In CSV and Excel, text that "
-           "starts with =, +, - or @ gets a leading apostrophe so a spreadsheet never runs it.")
+           "starts with =, +, - or @ (also after spaces) gets a leading apostrophe so a spreadsheet never runs it.")
 exports_dir = Path(get_settings().exports_dir)
 
 

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, change_and_rerun, viewer
+from pages._shared import banner_errors, change_and_rerun, notice, viewer
 from smschat import projects
 from smschat.db import session_scope
 
@@ -18,9 +18,9 @@ with banner_errors(), session_scope(readonly=True) as session:
     rows = projects.managed_projects(session, me.user_id)
 if rows is None:
     st.stop()
-notice = st.session_state.pop("projects_notice", None)
-if notice:
-    st.success(notice)
+added = st.session_state.pop("projects_notice", None)
+if added:
+    notice("success", added)  # it quotes the project's name
 
 st.dataframe(
     pd.DataFrame(

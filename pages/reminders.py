@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._automation import survey_picker, target_picker
-from pages._shared import banner_errors, change_and_rerun, viewer
+from pages._shared import banner_errors, change_and_rerun, notice, viewer
 from smschat import reminders, schedule
 from smschat.db import session_scope
 from smschat.timefmt import format_timestamp
@@ -72,12 +72,12 @@ with new:
         if kind == "weekly":
             days = st.multiselect("Days", list(range(7)), format_func=schedule.WEEKDAYS.__getitem__, key="rem_days")
             when["weekdays"] = days
-    st.caption(f"Times are in the project's time zone ({me.time_zone}).")
+    notice("caption", f"Times are in the project's time zone ({me.time_zone}).")
     if st.button("Add reminder", type="primary", key="rem_add"):
         with banner_errors(), session_scope() as session:
             r = reminders.create_reminder(session, me.user_id, me.project_id, name, body, recipients, when,
                                           survey_id=survey_id)
-            st.success(f"Added; first goes out {_when(r.next_due_at)}.")
+            notice("success", f"Added; first goes out {_when(r.next_due_at)}.")
 
 with cal:
     st.caption("What goes out on each day of the next 30 days (project time zone), per reminder and scheduled "

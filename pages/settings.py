@@ -5,7 +5,7 @@ from zoneinfo import available_timezones
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, viewer
+from pages._shared import banner_errors, notice, viewer
 from smschat import settings
 from smschat.chat import SURVEY_TRAFFIC
 from smschat.db import session_scope
@@ -100,13 +100,13 @@ if submitted:
             with session_scope() as session:
                 changed = settings.update_settings(session, me.user_id, me.project_id, changes)
         except settings.SettingsInvalid as exc:
-            st.error(str(exc))
+            notice("error", str(exc))
             for key, message in exc.errors.items():
                 if key in slots:
-                    slots[key].error(message)
+                    notice("error", message, where=slots[key])
         else:
             if changed:
-                st.success("Saved: " + ", ".join(S[k].label for k in changed) + ".")
+                notice("success", "Saved: " + ", ".join(S[k].label for k in changed) + ".")
             else:
                 st.info("Nothing changed.")
             if "time_zone" in changed:

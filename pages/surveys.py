@@ -1,7 +1,5 @@
 """Surveys (supervisors, admins): ordered questions, sessions, answers as CSV."""
 
-import io
-
 import pandas as pd
 import streamlit as st
 
@@ -43,6 +41,7 @@ if rows:
     with banner_errors(), session_scope(readonly=True) as session:
         questions = surveys.get_survey(session, me.project_id, pick).questions
         columns, answers = surveys.export_rows(session, me.user_id, me.project_id, pick)
+        answers_csv = surveys.export_csv(session, me.user_id, me.project_id, pick)
     st.dataframe(pd.DataFrame({
         "#": list(range(1, len(questions) + 1)),
         "Question as sent": [surveys.question_text(q) for q in questions],
@@ -52,9 +51,7 @@ if rows:
     st.caption("Answers")
     frame = pd.DataFrame(answers, columns=columns)
     st.dataframe(frame, hide_index=True, width="stretch")
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False)
-    st.download_button("Download answers (CSV)", buffer.getvalue(), file_name=f"survey-{pick}.csv",
+    st.download_button("Download answers (CSV)", answers_csv, file_name=f"survey-{pick}.csv",
                        mime="text/csv", key="sv_csv")
     with session_scope(readonly=True) as session:
         people = contacts.list_contacts(session, me.project_id, limit=500)

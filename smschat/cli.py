@@ -11,23 +11,69 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer._click import exceptions as click_errors  # typer's own copy of click's errors
 from typer.core import TyperGroup
 
-from .config import get_settings
+from .config import get_settings, variable_of
 from .errors import ConfigError, SmsChatError
 
 class _ErrorsToExitCodes(TyperGroup):
-    """The one place CLI errors become a message: exit 2 for configuration, 1 for the rest."""
+    """The one place CLI errors become one line on stderr: exit 2 for usage and configuration,
+    1 for everything else. No traceback and no boxed usage text reach the terminal."""
 
-    def invoke(self, ctx):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            typer.echo(f"configuration error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        except SmsChatError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:  # `smschat users`: the help screen
+            typer.echo(exc.ctx.get_help())
+            code = 2
+        except BaseException as exc:  # noqa: BLE001 - sorted below; the rest goes on up
+            message, code = _one_line(exc)
+            if message is None:
+                raise
+            typer.echo(message, err=True)
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _one_line(exc: BaseException) -> tuple[str | None, int]:
+    """(message, exit code) for an error a user can cause; (None, _) for a bug (traceback)."""
+    from pydantic import ValidationError as SettingsInvalid
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+
+    if isinstance(exc, click_errors.UsageError):
+        return f"usage error: {exc.format_message()}{_try_help(exc.ctx)}", 2
+    if isinstance(exc, click_errors.ClickException):
+        return f"error: {exc.format_message()}", exc.exit_code
+    if isinstance(exc, typer.Abort | KeyboardInterrupt):
+        return "aborted", 1
+    if isinstance(exc, ConfigError):
+        return f"configuration error: {exc}", 2
+    if isinstance(exc, SmsChatError):
+        return f"error: {exc}", 1
+    if isinstance(exc, SettingsInvalid):  # a setting in the environment that does not parse
+        first = exc.errors()[0]
+        name = variable_of(first["loc"][0]) if first["loc"] else "a setting"
+        return f"configuration error: {name}: {first['msg']} (got {first.get('input')!r})", 2
+    if isinstance(exc, ArgumentError | NoSuchModuleError):
+        return f"configuration error: SMSCHAT_DATABASE_URL is not a database URL we can use: {exc}", 2
+    if isinstance(exc, OperationalError | ProgrammingError):
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        if isinstance(exc, ProgrammingError) and "does not exist" not in reason:
+            return None, 1  # a bug in a statement, not a database the user pointed at
+        if "no such table" in reason or "does not exist" in reason and "relation" in reason:
+            reason = "it has no tables yet (run: smschat init)"
+        return f"error: cannot use the database {_safe_url()}: {reason}", 1
+    if isinstance(exc, UnicodeDecodeError):
+        return f"error: the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8", 1
+    if isinstance(exc, OSError):
+        return (f"error: {exc.filename}: {exc.strerror}" if exc.filename else f"error: {exc.strerror or exc}"), 1
+    return None, 1
+
+
+def _try_help(ctx) -> str:
+    return f" (see: {ctx.command_path} --help)" if ctx is not None else ""
 
 
 app = typer.Typer(
@@ -388,6 +434,8 @@ def export(
     from .messagelog import COMMAND_LINE, LogFilter
     from .projects import get_project_by_slug
 
+    if not output.parent.is_dir():  # say so rather than create folders from a typo
+        raise typer.BadParameter(f"there is no folder {output.parent}", param_hint="'--output'")
     fmt = parse_format(fmt)
     filt = LogFilter(since=since, until=until, direction=direction, workflows=tuple(message_type or ()),
                      statuses=tuple(status or ()), text=search)

@@ -63,6 +63,14 @@ class Settings(BaseSettings):
     ci: bool = Field(default=False, validation_alias=AliasChoices("CI"))
 
 
+def variable_of(field: str) -> str:
+    """The environment variable a settings field is read from (error messages name it)."""
+    info = Settings.model_fields.get(str(field))
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[0])
+    return f"SMSCHAT_{str(field).upper()}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -55,9 +54,8 @@ def _setup_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     if is_sqlite(url):
-        database = make_url(url).database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # No folder is created here: a mistyped path must fail, not leave a new empty database
+        # behind (`migrate.upgrade`, i.e. `smschat init`, creates the folder).
         busy_ms = get_settings().sqlite_busy_timeout_ms
         engine = create_engine(url, connect_args={"timeout": busy_ms / 1000})
         _setup_sqlite(engine, busy_ms)

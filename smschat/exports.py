@@ -5,23 +5,20 @@ writer, openpyxl's write-only workbook, one Parquet row group per chunk), so mem
 flat however many rows there are. The row set is pinned at the start (messages up to the
 newest id then), so the count, the progress and the file agree even while messages arrive.
 
-Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` (or tab / carriage return)
-as a formula: in CSV and XLSX such user text gets a leading apostrophe. Parquet keeps the
-text as it is (no spreadsheet reads it as a formula).
+CSV and XLSX cells of user text pass the formula guard of `spreadsheet` (in SQL, here).
+Parquet keeps the text as it is (no spreadsheet reads it as a formula).
 """
 
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import String, and_, case, func, literal, not_
 from sqlalchemy.orm import Session
 
-from . import audit
+from . import audit, spreadsheet
 from .access import Action
 from .errors import ValidationError
 from .messagelog import COLUMNS, COMMAND_LINE, CommandLine, LogFilter, authorize, build_query, iter_chunks, latest_id
@@ -35,38 +32,17 @@ MEDIA_TYPES = {
 # A worksheet holds 1,048,576 rows; one is the header.
 XLSX_MAX_ROWS = 1_048_575
 CHUNK_SIZE = 10_000
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # User text that a spreadsheet must never evaluate: names, numbers from the network, bodies.
 _GUARDED = tuple(COLUMNS.index(c) for c in ("Contact Name", "Phone Number", "Message", "Sent by"))
-_E164 = re.compile(r"^\+[0-9]{1,15}$")
 
 Progress = Callable[[int, int], None]
 
 
-def neutralise(value: str, *, phone: bool = False) -> str:
-    """A leading apostrophe on text a spreadsheet would run as a formula.
-
-    A phone number in E.164 (`+` and digits only) stays as it is: it runs nothing, and
-    an apostrophe in every number would spoil the column.
-    """
-    if value and value.startswith(FORMULA_STARTS) and not (phone and _E164.match(value)):
-        return "'" + value
-    return value
-
-
 def sql_guard(name: str, col, dialect: str):
-    """`neutralise` in SQL, so the database guards millions of cells without Python per row."""
+    """The column hook of `iter_chunks`: the spreadsheet guard on the user-text columns."""
     if COLUMNS.index(name) not in _GUARDED:
         return col
-    danger = func.substr(col, 1, 1).in_(FORMULA_STARTS)
-    if name == "Phone Number":
-        if dialect == "sqlite":
-            e164 = and_(func.substr(col, 1, 1) == "+", func.length(col).between(2, 16),
-                        func.substr(col, 2).op("NOT GLOB", is_comparison=True)("*[^0-9]*"))
-        else:
-            e164 = col.op("~", is_comparison=True)(r"^\+[0-9]{1,15}$")
-        danger = and_(danger, not_(e164))
-    return case((danger, literal("'", String).op("||")(col)), else_=col)
+    return spreadsheet.sql_guard(col, dialect)
 
 
 @dataclass(frozen=True)
@@ -118,6 +94,8 @@ def write_export(
     writer = {"csv": _write_csv, "xlsx": _write_xlsx, "parquet": _write_parquet}[fmt]
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        # Fail here, cleanly, when the file cannot be written (not halfway into a writer).
+        path.open("wb").close()
         rows = writer(chunks, path, total, progress or (lambda done, total: None))
     except BaseException:
         path.unlink(missing_ok=True)  # never leave half a file that looks like an export
@@ -194,7 +172,6 @@ def _write_csv(chunks, path: Path, total: int, progress: Progress) -> int:
 
 def _write_xlsx(chunks, path: Path, total: int, progress: Progress) -> int:
     from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     # write_only: rows go to a temporary file as they come, not into a tree in memory.
     workbook = Workbook(write_only=True)
@@ -205,8 +182,8 @@ def _write_xlsx(chunks, path: Path, total: int, progress: Progress) -> int:
         if done + len(chunk) > XLSX_MAX_ROWS:  # messages arrived after the count: still refuse
             raise ValidationError(too_many_for_excel(done + len(chunk)))
         for row in chunk:
-            # Control characters are not allowed in XLSX text; drop them rather than fail.
-            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+            # Control characters are not allowed in XLSX text: dropped rather than fail.
+            sheet.append([spreadsheet.xlsx_cell(v) for v in row])
         done += len(chunk)
         progress(done, total)
     workbook.save(path)

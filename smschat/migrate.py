@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from alembic import command
 from alembic.config import Config
+from sqlalchemy.engine import make_url
 
 from .config import get_settings
-from .db import normalize_url
+from .db import is_sqlite, normalize_url
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -18,6 +21,11 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> None:
+    url = normalize_url(url or get_settings().database_url)
+    if is_sqlite(url):  # the one place a SQLite file (and its folder) may come into being
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(url), revision)
 
 

@@ -248,6 +248,14 @@ def export_rows(session: Session, actor_id: int | None, project_id: int, survey_
     return columns, rows
 
 
+def export_csv(session: Session, actor_id: int | None, project_id: int, survey_id: int) -> bytes:
+    """The answers table as a CSV file (what **Download answers (CSV)** hands out), formula-guarded."""
+    from .spreadsheet import csv_bytes
+
+    columns, rows = export_rows(session, actor_id, project_id, survey_id)
+    return csv_bytes(columns, rows)
+
+
 def start_for_contact(session: Session, actor_id: int | None, project_id: int, survey_id: int, contact_id: int) -> SurveySession:
     """A supervisor starts a survey for one contact by hand."""
     from .contacts import get_contact, primary_phone

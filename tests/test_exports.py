@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from smschat import exports, messagelog
+from smschat import exports, messagelog, spreadsheet
 from smschat.cli import app
 from smschat.errors import PermissionDenied, ValidationError
 from smschat.messagelog import COLUMNS, LogFilter
@@ -45,7 +45,7 @@ def table(session, data, filt):
 
 
 def guarded(rows):
-    return [tuple(exports.neutralise(v, phone=i == 3) if i in exports._GUARDED else v for i, v in enumerate(r))
+    return [tuple(spreadsheet.neutralise(v) if i in exports._GUARDED else v for i, v in enumerate(r))
             for r in rows]
 
 
@@ -94,11 +94,11 @@ def test_formula_guard_in_csv_and_xlsx(session, data, tmp_path):
     cells = [row[5] for row in sheet.iter_rows(min_row=2)]
     assert all(c.data_type == "s" for c in cells)  # text, never a formula
     assert "'=HYPERLINK(\"http://x\",\"click\")" in [c.value for c in cells]
-    for danger in ("=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"):
-        assert exports.neutralise(danger) == "'" + danger
-    assert exports.neutralise("1+1=2") == "1+1=2" and exports.neutralise("") == ""
-    assert exports.neutralise("+17033996500", phone=True) == "+17033996500"
-    assert exports.neutralise("+1=cmd|' /C calc'!A0", phone=True) == "'+1=cmd|' /C calc'!A0"
+    for danger in ("=1+1", "+1+1", "-1 ", "@SUM(A1)", "\t=1", "\r=1", " =1", "\n-1+1"):
+        assert spreadsheet.neutralise(danger) == "'" + danger
+    assert spreadsheet.neutralise("1+1=2") == "1+1=2" and spreadsheet.neutralise("") == ""
+    assert spreadsheet.neutralise("+17033996500") == "+17033996500" and spreadsheet.neutralise("-2.5") == "-2.5"
+    assert spreadsheet.neutralise("+1=cmd|' /C calc'!A0") == "'+1=cmd|' /C calc'!A0"
 
 
 def test_excel_refuses_more_rows_than_a_sheet_holds(session, data, tmp_path, monkeypatch):
@@ -175,8 +175,9 @@ def test_the_guard_in_sql_agrees_with_neutralise(session, project, agent, tmp_pa
     from smschat.models import Message
 
     data = logdata.load(session, project, agent)
-    tricky = ["\t=1+1", "\r=cmd", "@SUM(A1)", "-", "+", "=", " =spaced", "a=b", "'=already", "—dash", "＝fullwidth"]
-    phones = ["+1=cmd|' /C calc'!A0", "+", "+12345678901234567", "=1", "-2"]
+    tricky = ["\t=1+1", "\r=cmd", "@SUM(A1)", "-", "+", "=", " =spaced", "a=b", "'=already", "—dash", "＝fullwidth",
+              "\n@x", " \t+x", "\x0b=x", "\xa0=x", "-5", "+2.5", "-2.", "+.5", "-1.2.3", "+1e5", " -5", "-5\n"]
+    phones = ["+1=cmd|' /C calc'!A0", "+", "+12345678901234567", "=1", "-2", "+1 555", "+15550001111\n"]
     for i, body in enumerate(tricky + phones):
         phone = phones[i - len(tricky)] if i >= len(tricky) else "+15550001111"
         session.add(Message(project_id=project.id, phone_number=phone, direction="in", body=body,
