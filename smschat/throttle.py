@@ -91,13 +91,19 @@ def release(session: Session, reservation: Reservation) -> None:
     budget gets the attempt back. Budgets quiet for a whole window are forgotten."""
     now = clock()
     window = timedelta(minutes=get_settings().login_window_minutes)
-    for key in reservation.keys:
-        if key.startswith("acct:"):
-            session.execute(update(_throttle).where(_throttle.c.key == key, _throttle.c.attempts > 0)
-                            .values(attempts=_throttle.c.attempts - 1))
-        else:
-            session.execute(delete(_throttle).where(_throttle.c.key == key))
-    session.execute(delete(_throttle).where(_throttle.c.last_at < now - window))
+
+    def work(conn: Connection) -> None:
+        for key in reservation.keys:
+            if key.startswith("acct:"):
+                conn.execute(update(_throttle).where(_throttle.c.key == key, _throttle.c.attempts > 0)
+                             .values(attempts=_throttle.c.attempts - 1))
+            else:
+                conn.execute(delete(_throttle).where(_throttle.c.key == key))
+        conn.execute(delete(_throttle).where(_throttle.c.last_at < now - window))
+
+    # Committed at once too: the caller's open transaction must not keep these rows locked
+    # while the next login of the same account waits on them.
+    _own_transaction(session, work)
 
 
 def remember(session: Session, user_id: int, token: str) -> None:
