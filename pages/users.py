@@ -23,6 +23,8 @@ with banner_errors(), session_scope(readonly=True) as session:
                 "First name": [r.first_name for r in rows],
                 "Role": [r.role for r in rows],
                 "Active": [r.active for r in rows],
+                # Accounts are global: say which ones only a site admin may change, and why.
+                "You can change it": ["No. " + r.locked if r.locked else "Yes" for r in rows],
             }
         ),
         hide_index=True,
@@ -38,7 +40,8 @@ with left.form("add_user", clear_on_submit=True):
     username = st.text_input("Username")
     first_name = st.text_input("First name")
     role = st.selectbox("Role", ROLES)
-    password = st.text_input("Password", type="password", help="At least 8 characters.")
+    password = st.text_input("Password", type="password",
+                             help="At least 10 characters, not a common password; a few unrelated words work well.")
     if st.form_submit_button("Add"):
         with banner_errors(), session_scope() as session:
             users.add_user(session, me.user_id, me.project_id, username, password, first_name=first_name, role=role)
@@ -49,6 +52,9 @@ with right.container(border=True):
     names = [r.username for r in rows]
     if names:
         target = st.selectbox("Web user", names, key="users_target")
+        locked = {r.username: r.locked for r in rows}.get(target)
+        if locked:
+            st.text(locked)  # plain text; the buttons below would get the same answer
         new_role = st.selectbox("New role", ROLES, key="users_role")
         c1, c2, c3 = st.columns(3)
         if c1.button("Set role", key="users_set_role"):
@@ -58,7 +64,7 @@ with right.container(border=True):
         if c3.button("Enable"):
             change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, True))
         new_password = st.text_input("New password", type="password", key="users_password")
-        if st.button("Reset password"):
+        if st.button("Reset password", key="users_reset_password"):
             with banner_errors(), session_scope() as session:
                 users.reset_password(session, me.user_id, me.project_id, target, new_password)
                 st.success("Password changed.")

@@ -5,21 +5,25 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import unicodedata
 from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
-from . import audit
+from . import audit, throttle
 from .config import get_settings
-from .errors import AuthError, PermissionDenied, UserNotFound, ValidationError
+from .errors import AuthError, LoginThrottled, PermissionDenied, UserNotFound, ValidationError
 from .models import Membership, Project, Role, WebSession, WebUser, utcnow
 
 _hasher = PasswordHasher()
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 10
+# zxcvbn's score (0-4): below 3 is a common password, or a small variation of one.
+MIN_PASSWORD_SCORE = 3
 # Verified against when the username is unknown, so both paths cost the same.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
@@ -32,9 +36,19 @@ def generate_password() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD_LENGTH:
+def check_password(password: str, username: str = "") -> None:
+    """ValidationError with a one-line reason unless the password is acceptable."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationError(f"A password has at least {MIN_PASSWORD_LENGTH} characters.")
+    if any(unicodedata.category(c) == "Cc" for c in password):
+        raise ValidationError("A password cannot contain control characters (such as a tab or a line break).")
+    # zxcvbn refuses more than 72 characters; what follows cannot make a password weaker.
+    result = zxcvbn(password[:72], user_inputs=[username] if username else None)
+    if result["score"] < MIN_PASSWORD_SCORE:
+        warning = (result["feedback"].get("warning") or "").strip().rstrip(".")
+        because = f" ({warning})" if warning else ""
+        raise ValidationError(f"This password is too easy to guess{because}; try a few unrelated words.")
 
 
 def parse_role(role: str) -> Role:
@@ -54,16 +68,18 @@ def create_user(
     project: Project | None = None,
     role: str | Role | None = None,
     actor_id: int | None = None,
+    site_admin: bool = False,
 ) -> WebUser:
     if not USERNAME_RE.match(username or ""):
         raise ValidationError("A username is 1-150 letters, digits or _.@+-")
-    _check_password(password)
+    check_password(password, username)
     if session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
         raise ValidationError(f"The username {username!r} is taken.")
-    user = WebUser(username=username, first_name=(first_name or "").strip(), password_hash=hash_password(password))
+    user = WebUser(username=username, first_name=(first_name or "").strip(), password_hash=hash_password(password),
+                   is_site_admin=site_admin)
     session.add(user)
     session.flush()
-    _audit_user(session, "created", user, actor_id, project)
+    _audit_user(session, "created", user, actor_id, project, **({"site_admin": True} if site_admin else {}))
     if project is not None:
         set_role(session, user, project, role or Role.AGENT, actor_id=actor_id)
     return user
@@ -99,7 +115,7 @@ def get_user(session: Session, username: str) -> WebUser:
 
 
 def set_password(session: Session, username: str, password: str, *, actor_id: int | None = None) -> WebUser:
-    _check_password(password)
+    check_password(password, username)
     user = get_user(session, username)
     user.password_hash = hash_password(password)
     session.flush()
@@ -115,6 +131,15 @@ def set_active(session: Session, username: str, active: bool, *, actor_id: int |
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
     _audit_user(session, "enabled" if active else "disabled", user, actor_id)
+    return user
+
+
+def set_site_admin(session: Session, username: str, site_admin: bool, *, actor_id: int | None = None) -> WebUser:
+    """Grant or take back site-wide admin rights (the command line's `users site-admin`)."""
+    user = get_user(session, username)
+    user.is_site_admin = site_admin
+    session.flush()
+    _audit_user(session, "site admin" if site_admin else "not site admin", user, actor_id)
     return user
 
 
@@ -137,18 +162,15 @@ def list_users(session: Session) -> list[tuple[WebUser, list[tuple[str, str]]]]:
 def authenticate(session: Session, username: str, password: str, *, address: str | None = None,
                  device: str | None = None) -> WebUser:
     """The user if the password is right; one message for every failure, whether the user
-    exists or not. Failures are audited (the caller commits even when this raises) and,
-    past a limit per username or per address, logins pause for a while."""
-    settings = get_settings()
+    exists or not. The attempt is counted against the login throttle (smschat/throttle.py)
+    before the password is checked; `device` is the `smschat_device` cookie of a browser that
+    logged in before. Failures are audited (the caller commits even when this raises)."""
     username = (username or "").strip()
-    since = audit.window_start(settings.login_throttle_minutes)
-    if (
-        audit.count_since(session, audit.LOGIN_FAILED, since, username=username) >= settings.login_max_failures
-        or (address and audit.count_since(session, audit.LOGIN_FAILED, since, address=address)
-            >= settings.login_max_failures_per_address)
-    ):
+    try:
+        reservation = throttle.reserve(session, username, address, device)
+    except LoginThrottled:
         audit.record(session, audit.LOGIN_THROTTLED, username=username, address=address)
-        raise AuthError(f"Too many failed logins. Try again in {settings.login_throttle_minutes} minutes.")
+        raise
     user = session.scalar(select(WebUser).where(WebUser.username == username))
     try:
         _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
@@ -159,16 +181,25 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         audit.record(session, audit.LOGIN_FAILED, username=username, address=address,
                      user_id=user.id if user else None)
         raise AuthError("Wrong username or password.")
+    throttle.release(session, reservation)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record(session, audit.LOGIN, user_id=user.id, username=user.username, address=address)
     return user
 
 
+# The login route stores remember_device's value in this HttpOnly cookie, for this long.
+DEVICE_COOKIE = "smschat_device"
+DEVICE_COOKIE_MAX_AGE = throttle.DEVICE_DAYS * 24 * 3600
+
+
 def remember_device(session: Session, user_id: int) -> str:
     """A token for the browser that just logged in as this user (the `smschat_device` cookie).
-    Interface for the login throttle; the throttle work fills it in."""
-    return secrets.token_urlsafe(32)
+    On later logins from that browser the throttle gives it a budget of its own; only the
+    token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    throttle.remember(session, user_id, token)
+    return token
 
 
 def memberships(session: Session, user_id: int) -> list[tuple[Project, str]]:

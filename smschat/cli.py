@@ -124,8 +124,8 @@ def init(
         else:
             password, shown = auth.generate_password(), True
         first = projects.create_project(session, project, project_name, time_zone=time_zone)
-        auth.create_user(session, "admin", password, project=first, role="admin")
-    typer.echo(f"Created project {project!r} and its first web user 'admin'.")
+        auth.create_user(session, "admin", password, project=first, role="admin", site_admin=True)
+    typer.echo(f"Created project {project!r} and its first web user 'admin' (a site admin).")
     if shown:
         typer.echo(f"  admin password (shown only now): {password}")
 
@@ -262,6 +262,7 @@ def users_add(
     role: Annotated[str, typer.Option(help="agent, supervisor, analyst or admin.")] = "agent",
     first_name: Annotated[str, typer.Option(help="Shown as the sender of their chat messages.")] = "",
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    site_admin: Annotated[bool, typer.Option("--site-admin", help="May manage every account, in every project.")] = False,
 ) -> None:
     """Add a web user with a role in a project."""
     from . import auth
@@ -271,8 +272,9 @@ def users_add(
     password = _read_password(password_stdin)
     with session_scope() as session:
         proj = get_project_by_slug(session, project)
-        auth.create_user(session, username, password, first_name=first_name, project=proj, role=role)
-    typer.echo(f"Added {username} ({role} in {project}).")
+        auth.create_user(session, username, password, first_name=first_name, project=proj, role=role,
+                         site_admin=site_admin)
+    typer.echo(f"Added {username} ({role} in {project}{', site admin' if site_admin else ''}).")
 
 
 @users_app.command("passwd")
@@ -301,6 +303,20 @@ def users_disable(username: str) -> None:
     typer.echo(f"{username} disabled.")
 
 
+@users_app.command("site-admin")
+def users_site_admin(
+    username: str,
+    revoke: Annotated[bool, typer.Option("--revoke", help="Take site admin rights back.")] = False,
+) -> None:
+    """Let a web user manage every account, in every project (or, with --revoke, no longer)."""
+    from . import auth
+    from .db import session_scope
+
+    with session_scope() as session:
+        auth.set_site_admin(session, username, not revoke)
+    typer.echo(f"{username} is {'no longer' if revoke else 'now'} a site admin.")
+
+
 @users_app.command("list")
 def users_list() -> None:
     """List web users and their roles."""
@@ -309,7 +325,7 @@ def users_list() -> None:
 
     with session_scope(readonly=True) as session:
         for user, roles in auth.list_users(session):
-            state = "" if user.is_active else " (disabled)"
+            state = (" (site admin)" if user.is_site_admin else "") + ("" if user.is_active else " (disabled)")
             where = ", ".join(f"{role} in {slug}" for slug, role in roles) or "no project"
             typer.echo(f"{user.username}{state}: {where}")
 

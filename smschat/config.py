@@ -30,11 +30,19 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=50, ge=1, le=1000)
     send_lease_seconds: int = Field(default=120, ge=5)
-    # Logins: idle time before a browser session ends; failed logins before a pause.
+    # Logins: idle time before a browser session ends.
     session_idle_minutes: int = Field(default=720, ge=5)
-    login_max_failures: int = Field(default=5, ge=1)
-    login_max_failures_per_address: int = Field(default=20, ge=1)
-    login_throttle_minutes: int = Field(default=15, ge=1)
+    # Login throttle (smschat/throttle.py). One account from one address: this many failures
+    # free, then a wait before the next try that starts at login_delay_seconds and doubles up
+    # to login_max_delay_seconds. One account from every address that is neither a remembered
+    # browser nor one the account logged in from before: at most login_account_max_failures
+    # per login_window_minutes. A remembered browser: its own login_device_max_failures.
+    login_free_failures: int = Field(default=3, ge=1)
+    login_delay_seconds: int = Field(default=5, ge=1)
+    login_max_delay_seconds: int = Field(default=900, ge=1)
+    login_account_max_failures: int = Field(default=20, ge=1)
+    login_device_max_failures: int = Field(default=10, ge=1)
+    login_window_minutes: int = Field(default=60, ge=1)
     # Sending: gateway timeout, and the retry policy for temporary errors.
     twilio_timeout_seconds: float = Field(default=15.0, gt=0)
     retry_base_seconds: float = Field(default=2.0, gt=0)

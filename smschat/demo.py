@@ -47,7 +47,8 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
             continue
         password = (passwords or {}).get(username) or auth.generate_password()
         users[username] = auth.create_user(
-            session, username, password, first_name=first_name, project=project, role=role
+            session, username, password, first_name=first_name, project=project, role=role,
+            site_admin=username == "admin",
         )
         created[username] = password
 

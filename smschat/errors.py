@@ -58,6 +58,16 @@ class AuthError(SmsChatError):
     http_status = 401
 
 
+class LoginThrottled(AuthError):
+    """Too many failed logins for this account (from here): try again after `retry_after` seconds."""
+
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class PermissionDenied(SmsChatError):
     http_status = 403
 

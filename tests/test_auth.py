@@ -65,39 +65,7 @@ def test_disabled_user_loses_their_browser_session(session, project, agent):
     assert auth.resume_web_session(session, token) is None
 
 
-def test_failed_logins_pause_the_username_then_refuse_even_the_right_password(session, project, agent, monkeypatch):
-    from smschat import audit
-    from smschat.config import reload_settings
-
-    monkeypatch.setenv("SMSCHAT_LOGIN_MAX_FAILURES", "3")
-    reload_settings()
-    for _ in range(3):
-        with pytest.raises(AuthError, match="Wrong username or password"):
-            auth.authenticate(session, "amy", "nope", address="10.0.0.1")
-    with pytest.raises(AuthError, match="Too many failed logins"):
-        auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.2")
-    # Same answer for a username that does not exist: no hint either way.
-    for _ in range(3):
-        with pytest.raises(AuthError, match="Wrong username or password"):
-            auth.authenticate(session, "ghost", "nope")
-    with pytest.raises(AuthError, match="Too many failed logins"):
-        auth.authenticate(session, "ghost", "nope")
-    assert audit.count_since(session, audit.LOGIN_FAILED, audit.window_start(15), username="amy") == 3
-    reload_settings()
-
-
-def test_failed_logins_from_one_address_pause_that_address(session, project, agent, monkeypatch):
-    from smschat.config import reload_settings
-
-    monkeypatch.setenv("SMSCHAT_LOGIN_MAX_FAILURES_PER_ADDRESS", "2")
-    reload_settings()
-    for name in ("x1", "x2"):
-        with pytest.raises(AuthError):
-            auth.authenticate(session, name, "nope", address="10.9.9.9")
-    with pytest.raises(AuthError, match="Too many failed logins"):
-        auth.authenticate(session, "amy", "correct horse battery", address="10.9.9.9")
-    assert auth.authenticate(session, "amy", "correct horse battery", address="10.1.1.1").id == agent.id
-    reload_settings()
+# The login throttle is tested in tests/test_security_accounts.py.
 
 
 def test_logins_and_user_changes_are_audited_for_admins_of_that_project(session, project, agent):

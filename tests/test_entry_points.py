@@ -18,7 +18,12 @@ HOW TO ADD AN ENTRY POINT (e.g. settings, automation, message log, exports): app
 foreign or missing ones: contact, worker, message, number, username). If the function takes an
 object id, add `object=True` and pick it from `o` so the deep-link check runs too; if it needs a
 new kind of object, add a field to Objects and create one in each project in `world`. Calls run
-inside a savepoint that is rolled back, so they may write.
+inside a savepoint that is rolled back, so they may write. A function that changes an account
+(password, disabled flag, role) also goes into ACCOUNT_CHANGES below.
+
+Accounts are global while admin rights are per project: an account that is also in a project
+the acting admin does not administer, or a site admin's, may be changed only by a site admin
+(`account` rows of the world: `shared` is an agent in both projects, `boss` a site admin).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ class World:
     other: int
     users: dict[Role, int]
     objects: dict[str, Objects]
+    site_admin: int = 0  # an admin of the own project who is also a site admin
 
 
 @dataclass(frozen=True)
@@ -210,6 +216,17 @@ def world(session) -> World:
         session.flush()
         session.add(Membership(user_id=user.id, project_id=own.id, role=role.value))
         role_users[role] = user.id
+    # Account management: a member of both projects, a site admin in the own one, and a site
+    # admin acting in the own project.
+    shared = WebUser(username="shared", password_hash=_DUMMY_HASH)
+    boss = WebUser(username="boss", password_hash=_DUMMY_HASH, is_site_admin=True)
+    site_admin = WebUser(username="site", password_hash=_DUMMY_HASH, is_site_admin=True)
+    session.add_all([shared, boss, site_admin])
+    session.flush()
+    session.add_all([Membership(user_id=shared.id, project_id=own.id, role=Role.AGENT.value),
+                     Membership(user_id=shared.id, project_id=other.id, role=Role.AGENT.value),
+                     Membership(user_id=boss.id, project_id=own.id, role=Role.AGENT.value),
+                     Membership(user_id=site_admin.id, project_id=own.id, role=Role.ADMIN.value)])
     objects = {
         "own": _project_objects(session, own, "own", "+17033996500", "+17035550101", "+14155550100"),
         "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
@@ -217,7 +234,7 @@ def world(session) -> World:
                            unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660),
     }
     session.commit()
-    return World(own.id, other.id, role_users, objects)
+    return World(own.id, other.id, role_users, objects, site_admin.id)
 
 
 def _outcome(session, entry: Entry, user_id: int, args: tuple) -> SmsChatError | None:
@@ -257,6 +274,25 @@ def test_deep_link_to_another_projects_object_reads_like_a_missing_one(session, 
     missing = _outcome(session, entry, admin, entry.args(world, world.own, world.objects["missing"]))
     assert foreign is not None, "another project's object was accepted"
     assert (type(foreign), str(foreign)) == (type(missing), str(missing))
+
+
+ACCOUNT_CHANGES = [users.change_role, users.set_active, users.reset_password]
+
+
+@pytest.mark.parametrize("entry", [e for e in ENTRIES if e.function in ACCOUNT_CHANGES], ids=lambda e: e.name)
+@pytest.mark.parametrize("target,locked", [("shared", users.OTHER_PROJECT), ("boss", users.SITE_ADMIN)])
+def test_an_account_beyond_the_admins_projects_is_changed_only_by_a_site_admin(session, world, entry, target, locked):
+    from dataclasses import replace
+
+    objects = replace(world.objects["own"], username=target)
+    args = entry.args(world, world.own, objects)
+    error = _outcome(session, entry, world.users[Role.ADMIN], args)
+    # The same words whichever other project it is: nothing names a project the admin cannot see.
+    assert isinstance(error, PermissionDenied) and str(error) == locked
+    assert _outcome(session, entry, world.site_admin, args) is None
+    # A site admin still has only the projects they have a role in.
+    error = _outcome(session, entry, world.site_admin, entry.args(world, world.other, world.objects["foreign"]))
+    assert isinstance(error, PermissionDenied) and str(error) == NO_ACCESS
 
 
 # Checked, but not scoped to one project: tested on their own (tests/test_projects.py).
