@@ -137,6 +137,7 @@ ENTRIES = [
         pid, "Feedback", [{"text": "How was the visit?", "kind": "text"}])),
     Entry(surveys.list_surveys, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid,)),
     Entry(surveys.export_rows, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.survey), object=True),
+    Entry(surveys.export_csv, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.survey), object=True),
     Entry(surveys.start_for_contact, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, o.survey, o.contact),
           object=True),
     # Unknown senders page
