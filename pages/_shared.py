@@ -57,8 +57,10 @@ def end_if_logged_out() -> None:
 def session_token() -> str | None:
     """The login token: the HttpOnly cookie the login route set, as this tab's connection
     sent it (else the one this tab already holds on the server, as AppTest seeds it)."""
-    token = st.context.cookies.get("smschat_session") or st.session_state.get("token")
-    return token if isinstance(token, str) and token else None
+    for token in (st.context.cookies.get("smschat_session"), st.session_state.get("token")):
+        if isinstance(token, str) and token:
+            return token
+    return None
 
 
 RETRY_SECONDS = 5

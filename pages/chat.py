@@ -55,7 +55,7 @@ st.set_page_config(page_title=title)
 plain_heading(title)
 if opened.opted_out:
     st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
-               icon=":material/block:")
+               icon="⛔")
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.
