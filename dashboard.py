@@ -167,11 +167,13 @@ def main() -> None:
         forget_login()
         # Every page stays routable while logged out, so the login can come back to it.
         page = st.navigation(list(PAGES.values()), position="hidden")
+        NAVIGATED.append(True)
         send_to_login(page, ended=was_here or token is not None)
         return
     viewer = st.session_state["viewer"]
     allowed = [name for name, action in PAGE_ACTIONS.items() if access.allowed(viewer["role"], action)]
     page = st.navigation([PAGES[name] for name in allowed])
+    NAVIGATED.append(True)
     wanted = st.session_state.pop("after_login", None)
     if wanted and wanted["page"] in allowed:
         st.switch_page(PAGES[wanted["page"]], query_params=wanted["params"])
@@ -182,9 +184,18 @@ def main() -> None:
 # One place for what nobody raised on purpose (a database that is away, read-only...):
 # a line and an error id on the page, the traceback in the log. Streamlit's own control
 # flow (rerun, stop, switch_page) is not an Exception and passes through.
+def hide_navigation() -> None:
+    """Before st.navigation has run, Streamlit would list every file of pages/ instead."""
+    if not NAVIGATED:
+        st.navigation(list(PAGES.values()), position="hidden")
+
+
+NAVIGATED: list[bool] = []
 try:
     main()
 except SmsChatError as exc:
+    hide_navigation()
     st.error(str(exc))
 except Exception as exc:
+    hide_navigation()
     show_failure(exc)
