@@ -181,9 +181,6 @@ def main() -> None:
     page.run()
 
 
-# One place for what nobody raised on purpose (a database that is away, read-only...):
-# a line and an error id on the page, the traceback in the log. Streamlit's own control
-# flow (rerun, stop, switch_page) is not an Exception and passes through.
 def hide_navigation() -> None:
     """Before st.navigation has run, Streamlit would list every file of pages/ instead."""
     if not NAVIGATED:
@@ -191,6 +188,9 @@ def hide_navigation() -> None:
 
 
 NAVIGATED: list[bool] = []
+# One place for what nobody raised on purpose (a database that is away, read-only...):
+# a line and an error id on the page, the traceback in the log. Streamlit's own control
+# flow (rerun, stop, switch_page) is not an Exception and passes through.
 try:
     main()
 except SmsChatError as exc:
