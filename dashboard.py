@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import streamlit as st
 
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from pages._shared import notice, session_token, show_failure
 from smschat import access, audit, auth, simulator
 from smschat.access import Action
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
+from smschat.login import login_url
 
-st.set_page_config(page_title="smschat", page_icon=":material/sms:", layout="wide")
+# Emoji icons, not :material/...: ones, which a browser fetches from an outside font server.
+st.set_page_config(page_title="smschat", page_icon="💬", layout="wide")
 
-COOKIE = "smschat_session"
 PAGES = {
-    "contacts": st.Page("pages/contacts.py", title="Contacts", icon=":material/group:", default=True),
-    "chat": st.Page("pages/chat.py", title="Chat", icon=":material/chat:"),
-    "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon=":material/smartphone:"),
-    "unknown_senders": st.Page("pages/unknown_senders.py", title="Unknown senders", icon=":material/contact_support:"),
-    "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon=":material/person_add:"),
-    "users": st.Page("pages/users.py", title="Web users", icon=":material/manage_accounts:"),
-    "projects": st.Page("pages/projects.py", title="Projects", icon=":material/domain:"),
-    "message_log": st.Page("pages/message_log.py", title="Message log", icon=":material/table_view:"),
-    "reminders": st.Page("pages/reminders.py", title="Reminders", icon=":material/alarm:"),
-    "broadcasts": st.Page("pages/broadcasts.py", title="Broadcast Messages", icon=":material/campaign:"),
-    "keywords": st.Page("pages/keywords.py", title="Keywords", icon=":material/key:"),
-    "surveys": st.Page("pages/surveys.py", title="Surveys", icon=":material/quiz:"),
-    "settings": st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
+    "contacts": st.Page("pages/contacts.py", title="Contacts", icon="👥", default=True),
+    "chat": st.Page("pages/chat.py", title="Chat", icon="💬"),
+    "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon="📱"),
+    "unknown_senders": st.Page("pages/unknown_senders.py", title="Unknown senders", icon="❔"),
+    "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon="➕"),
+    "users": st.Page("pages/users.py", title="Web users", icon="👤"),
+    "projects": st.Page("pages/projects.py", title="Projects", icon="🏢"),
+    "message_log": st.Page("pages/message_log.py", title="Message log", icon="📋"),
+    "reminders": st.Page("pages/reminders.py", title="Reminders", icon="⏰"),
+    "broadcasts": st.Page("pages/broadcasts.py", title="Broadcast Messages", icon="📣"),
+    "keywords": st.Page("pages/keywords.py", title="Keywords", icon="🔑"),
+    "surveys": st.Page("pages/surveys.py", title="Surveys", icon="📝"),
+    "settings": st.Page("pages/settings.py", title="Settings", icon="⚙️"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -49,7 +56,7 @@ if not simulator.available():
     del PAGES["simulator"], PAGE_ACTIONS["simulator"]
 
 
-def _remember(session, user, token: str, project_id: int | None) -> None:
+def _remember(session, user, project_id: int | None) -> None:
     projects = auth.memberships(session, user.id)
     if not projects:
         raise SmsChatError("Your account has no project yet; ask an admin.")
@@ -58,40 +65,28 @@ def _remember(session, user, token: str, project_id: int | None) -> None:
         for p, role in projects
     ]
     st.session_state["identity"] = {"user_id": user.id, "username": user.username, "display_name": user.display_name}
-    st.session_state["token"] = token
     ids = [p.id for p, _ in projects]
     select_project(ids.index(project_id) if project_id in ids else 0)
 
 
-def restore_login() -> None:
-    """A new tab of a logged-in browser: resume from the session cookie."""
-    token = st.context.cookies.get(COOKIE)
-    if not isinstance(token, str) or not token:
-        return
-    with session_scope() as session:
-        ws = auth.resume_web_session(session, token)
-        if ws is not None:
-            try:
-                _remember(session, auth.get_user_by_id(session, ws.user_id), token, ws.project_id)
-            except SmsChatError:
-                st.session_state.pop("viewer", None)
+def still_logged_in(token: str | None) -> bool:
+    """Every run asks the server whether this browser's session is still live.
 
-
-def still_logged_in() -> bool:
-    """Every run of a logged-in page asks the server whether its session is still live.
-
-    The idle timeout, logout in another tab and a disabled account end it on the server;
-    this tab then forgets the user and shows the login form. An active user's session slides
-    forward (written at most once a minute). Roles are read again, so a changed role or a
-    new project shows at the next click.
+    The token comes from the HttpOnly cookie that the login route set (smschat/login.py);
+    this script only reads it. The idle timeout, logout in another tab and a disabled
+    account end it on the server; an active user's session slides forward (written at
+    most once a minute). Roles are read again, so a changed role or a new project shows
+    at the next click.
     """
-    token = st.session_state.get("token")
+    if token is None:
+        return False
     with session_scope(readonly=True) as session:
         ws = auth.live_web_session(session, token)
         if ws is None:
             return False
+        current = (st.session_state.get("viewer") or {}).get("project_id", ws.project_id)
         try:
-            _remember(session, auth.get_user_by_id(session, ws.user_id), token, st.session_state["viewer"]["project_id"])
+            _remember(session, auth.get_user_by_id(session, ws.user_id), current)
         except SmsChatError:
             return False
         stale = auth.needs_touch(ws)
@@ -101,59 +96,54 @@ def still_logged_in() -> bool:
     return True
 
 
-def forget_login(notice: str | None = None) -> None:
+def forget_login() -> None:
     for key in ("viewer", "identity", "projects", "token"):
         st.session_state.pop(key, None)
-    st.session_state["cookie_js"] = f"document.cookie='{COOKIE}=; path=/; max-age=0; SameSite=Strict';"
-    if notice:
-        st.session_state["login_notice"] = notice
 
 
-def login_form() -> None:
-    st.title("smschat")
-    st.caption("SMS chat for health and field programs")
-    notice = st.session_state.pop("login_notice", None)
-    if notice:
-        st.info(notice)
-    # Cleared on submit: a later login form (after logout or an idle timeout) starts empty.
-    with st.form("login", clear_on_submit=True):
-        username = st.text_input("Username")
-        password = st.text_input("Password", type="password")
-        submitted = st.form_submit_button("Log in", type="primary")
-    if submitted:
-        try:
-            with session_scope() as session:
-                try:
-                    user = auth.authenticate(session, username, password, address=st.context.ip_address)
-                except SmsChatError as exc:
-                    failure = exc  # caught inside the transaction, so the audit row is kept
-                else:
-                    failure = None
-                    token = auth.start_web_session(session, user.id, None)
-                    _remember(session, user, token, None)
-            if failure is not None:
-                raise failure
-            # A browser-session cookie; the server ends the session after the idle timeout.
-            st.session_state["cookie_js"] = f"document.cookie='{COOKIE}={token}; path=/; SameSite=Strict';"
-            st.rerun()
-        except SmsChatError as exc:
-            st.error(str(exc))
+def go_to(url: str) -> None:
+    """Send the browser to a server route (the login page, /logout): the message Streamlit's
+    own login uses, so no script of ours runs in the page."""
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        msg = ForwardMsg()
+        msg.auth_redirect.url = url
+        ctx.enqueue(msg)
+
+
+def send_to_login(page, ended: bool) -> None:
+    """The login page, with this page and its query (e.g. /chat?contact=7) to come back to.
+
+    Decided here, not on the HTML request: a SameSite=Strict cookie is not sent when a link
+    from another site opens the page, but it is on the page's own connection."""
+    wanted = st.session_state.pop("after_login", None)  # a page file that ran first (pages/_shared.py)
+    if wanted and wanted["page"] in PAGES:
+        path, params = "/" + PAGES[wanted["page"]].url_path, wanted["params"]
+    else:
+        path, params = "/" + page.url_path, st.query_params.to_dict()
+    query = urlencode(params)
+    url = login_url(path + ("?" + query if query else ""), ended=ended)
+    if ended:
+        st.info("Your session has ended. Please log in again.")
+    st.link_button("Log in", url)  # in case the browser does not follow at once
+    go_to(url)
 
 
 def select_project(index: int) -> None:
     st.session_state["viewer"] = {**st.session_state["identity"], **st.session_state["projects"][index]}
 
 
-def logout() -> None:
+def logout(token: str | None) -> None:
     with session_scope() as session:
-        auth.end_web_session(session, st.session_state.get("token"))
+        auth.end_web_session(session, token)
         viewer = st.session_state.get("viewer") or {}
         audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
     forget_login()
-    st.rerun()
+    go_to("/logout")  # the server clears the cookie
+    st.stop()
 
 
-def sidebar() -> None:
+def sidebar(token: str) -> None:
     viewer = st.session_state["viewer"]
     with st.sidebar:
         projects = st.session_state.get("projects", [])
@@ -164,36 +154,51 @@ def sidebar() -> None:
             if choice != current:
                 select_project(choice)
                 with session_scope() as session:
-                    auth.set_session_project(session, st.session_state["token"], projects[choice]["project_id"])
+                    auth.set_session_project(session, token, projects[choice]["project_id"])
                 st.rerun()
         else:
             st.text(f"Project: {viewer['project_name']}")
         st.text(f"Logged in as {viewer['username']} ({viewer['role']})")
         if st.button("Log out"):
-            logout()
+            logout(token)
 
 
-if st.session_state.get("viewer") is None:
-    restore_login()
-elif not still_logged_in():
-    forget_login("Your session has ended. Please log in again.")
-viewer = st.session_state.get("viewer")
-
-# The cookie is written by a script of ours in the page; it holds a random token only.
-# Kept in the state and rendered on every run: a run cut short by st.switch_page drops it.
-cookie_js = st.session_state.get("cookie_js")
-if cookie_js:
-    st.html(f"<script>{cookie_js}</script>", unsafe_allow_javascript=True)
-if viewer is None:
-    # Every page stays routable while logged out, so a deep link such as
-    # /chat?contact=7 survives the login form and opens after it.
-    page = st.navigation(list(PAGES.values()), position="hidden")
-    login_form()
-else:
+def main() -> None:
+    token = session_token()
+    was_here = st.session_state.get("viewer") is not None
+    if not still_logged_in(token):
+        forget_login()
+        # Every page stays routable while logged out, so the login can come back to it.
+        page = st.navigation(list(PAGES.values()), position="hidden")
+        NAVIGATED.append(True)
+        send_to_login(page, ended=was_here or token is not None)
+        return
+    viewer = st.session_state["viewer"]
     allowed = [name for name, action in PAGE_ACTIONS.items() if access.allowed(viewer["role"], action)]
     page = st.navigation([PAGES[name] for name in allowed])
+    NAVIGATED.append(True)
     wanted = st.session_state.pop("after_login", None)
     if wanted and wanted["page"] in allowed:
         st.switch_page(PAGES[wanted["page"]], query_params=wanted["params"])
-    sidebar()
+    sidebar(token)
     page.run()
+
+
+def hide_navigation() -> None:
+    """Before st.navigation has run, Streamlit would list every file of pages/ instead."""
+    if not NAVIGATED:
+        st.navigation(list(PAGES.values()), position="hidden")
+
+
+NAVIGATED: list[bool] = []
+# One place for what nobody raised on purpose (a database that is away, read-only...):
+# a line and an error id on the page, the traceback in the log. Streamlit's own control
+# flow (rerun, stop, switch_page) is not an Exception and passes through.
+try:
+    main()
+except SmsChatError as exc:
+    hide_navigation()
+    notice("error", str(exc))
+except Exception as exc:
+    hide_navigation()
+    show_failure(exc)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from smschat.errors import SmsChatError
 
@@ -44,13 +46,57 @@ def end_if_logged_out() -> None:
     from smschat import auth
     from smschat.db import session_scope
 
-    token = st.session_state.get("token")
+    token = session_token()
     if token is None:
         return  # a page rendered on its own (AppTest): the dashboard owns the login
     with session_scope(readonly=True) as session:
         alive = auth.live_web_session(session, token) is not None
     if not alive:
         st.rerun()
+
+
+def session_token() -> str | None:
+    """The login token: the HttpOnly cookie the login route set, as this tab's connection
+    sent it (else the one this tab already holds on the server, as AppTest seeds it)."""
+    for token in (st.context.cookies.get("smschat_session"), st.session_state.get("token")):
+        if isinstance(token, str) and token:
+            return token
+    return None
+
+
+RETRY_SECONDS = 5
+
+
+def show_failure(exc: Exception) -> None:
+    """An error nobody raised on purpose: one line and an error id on the page, the traceback
+    in the server log. While the database is away, the page tries again by itself."""
+    from smschat import failures
+
+    message, error_id = failures.report(exc)
+    st.error(f"{message} (error id {error_id})", icon="⚠️")
+    ctx = get_script_run_ctx()
+    # A fragment that refreshes by itself (the chat) retries anyway; a full run waits here.
+    if failures.retrying(exc) and ctx is not None and not ctx.fragment_ids_this_run:
+        st.session_state["_failed_at"] = time.monotonic()
+        _retry_when_reachable()
+
+
+@st.fragment(run_every=RETRY_SECONDS)
+def _retry_when_reachable() -> None:
+    from smschat import failures
+
+    waited = time.monotonic() - st.session_state.get("_failed_at", 0.0)
+    if waited >= RETRY_SECONDS - 1 and failures.database_reachable():
+        st.rerun(scope="app")
+
+
+def on_script_error(exc: Exception) -> bool:
+    """The App's handler for what escapes a script run or a fragment's refresh."""
+    if isinstance(exc, SmsChatError):
+        st.error(str(exc))
+    else:
+        show_failure(exc)
+    return True  # never Streamlit's own traceback box
 
 
 @contextmanager

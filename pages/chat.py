@@ -1,17 +1,16 @@
 """Chat: one contact's conversation, polled by id cursor, and a compose box."""
 
-import json
 from dataclasses import replace
 from html import escape
 
 import streamlit as st
 
+from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import banner_errors, end_if_logged_out, notice, plain_heading, viewer
 from smschat import chat, outbox
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
-from smschat.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
 from smschat.templates import get_template
 from smschat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
 
@@ -56,7 +55,7 @@ st.set_page_config(page_title=title)
 plain_heading(title)
 if opened.opted_out:
     st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
-               icon=":material/block:")
+               icon="⛔")
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.
@@ -158,45 +157,8 @@ def window() -> None:
 
 window()
 
-# The tab title blinks "(New Message) - <title>" while this window is in the background
-# and a new incoming message arrives; it stops when the window gets focus. Static script:
-# it reads only ids from data attributes, never message text.
-st.html(
-    """<script>
-(function () {
-  if (window.__smschatBlink) return;
-  window.__smschatBlink = true;
-  const PREFIX = "(New Message) - ";
-  let focused = document.hasFocus() && !document.hidden;
-  let timer = null, base = null;
-  const seen = {};
-  function stop() {
-    if (timer) { clearInterval(timer); timer = null; }
-    if (base !== null) { document.title = base; base = null; }
-  }
-  function start() {
-    if (timer) return;
-    base = document.title.startsWith(PREFIX) ? document.title.slice(PREFIX.length) : document.title;
-    let on = true;
-    document.title = PREFIX + base;
-    timer = setInterval(function () { on = !on; document.title = on ? PREFIX + base : base; }, 1000);
-  }
-  window.addEventListener("focus", function () { focused = true; stop(); });
-  window.addEventListener("blur", function () { focused = false; });
-  document.addEventListener("visibilitychange", function () {
-    if (document.hidden) { focused = false; } else { focused = true; stop(); }
-  });
-  setInterval(function () {
-    const el = document.querySelector(".smschat-history");
-    if (!el) return;
-    const key = el.dataset.contact, value = parseInt(el.dataset.lastIn || "0", 10);
-    if (!(key in seen)) { seen[key] = value; return; }
-    if (value > seen[key]) { seen[key] = value; if (!focused) start(); }
-  }, 300);
-})();
-</script>""",
-    unsafe_allow_javascript=True,
-)
+# The tab title blinks while this window is in the background (pages/_scripts.py).
+st.html(BLINK_SCRIPT, unsafe_allow_javascript=True)
 
 BODY = f"body_{contact_id}"
 if st.session_state.pop(f"sent_{contact_id}", False):
@@ -204,40 +166,8 @@ if st.session_state.pop(f"sent_{contact_id}", False):
 st.text_area("Message", key=BODY, placeholder="Type a message", height=90)
 st.html("<div class='smschat-counter'>0 / 160</div>"
         "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
-# Live character counter, same rules as smschat.segments (GSM-7 with its extension table,
-# else UCS-2). The tables are data from our code, JSON-encoded; no user text goes in here.
-_tables = json.dumps({"basic": "".join(sorted(GSM7_BASIC)), "ext": "".join(sorted(GSM7_EXTENDED)),
-                      "max": MAX_BODY_CHARS}).replace("<", "\\u003c")
-st.html(
-    """<script>
-(function () {
-  if (window.__smschatCounter) return;
-  window.__smschatCounter = true;
-  const T = %s;
-  const BASIC = new Set(Array.from(T.basic)), EXT = new Set(Array.from(T.ext));
-  function measure(text) {
-    let septets = 0;
-    for (const ch of text) {
-      if (BASIC.has(ch)) septets += 1;
-      else if (EXT.has(ch)) septets += 2;
-      else { const units = text.length; return {units: units, limit: 70, segments: units <= 70 ? 1 : Math.ceil(units / 67)}; }
-    }
-    return {units: septets, limit: 160, segments: septets <= 160 ? 1 : Math.ceil(septets / 153)};
-  }
-  setInterval(function () {
-    const box = document.querySelector('textarea[aria-label="Message"]');
-    const out = document.querySelector(".smschat-counter");
-    if (!box || !out) return;
-    const m = measure(box.value);
-    let label = m.units + " / " + m.limit + (m.segments > 1 ? " \u00b7 " + m.segments + " SMS" : "");
-    if (box.value.length > T.max) label += " \u00b7 too long (max " + T.max + " characters)";
-    if (out.textContent !== label) out.textContent = label;
-    out.classList.toggle("over", m.units > m.limit || box.value.length > T.max);
-  }, 200);
-})();
-</script>""" % _tables,
-    unsafe_allow_javascript=True,
-)
+# Live character counter, same rules as smschat.segments (pages/_scripts.py).
+st.html(COUNTER_SCRIPT, unsafe_allow_javascript=True)
 send_col, unread_col = st.columns([1, 5])
 if send_col.button("Send", type="primary", key=f"send_{contact_id}"):
     with banner_errors():

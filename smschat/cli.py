@@ -208,10 +208,10 @@ def up() -> None:
     check_config(senders=True)
     python = sys.executable
     children = {
+        # The Streamlit pages plus the login routes and security headers (dashboard_server.py).
         "dashboard": [
-            python, "-m", "streamlit", "run", str(ROOT / "dashboard.py"),
-            "--server.port", str(settings.dashboard_port), "--server.headless", "true",
-            "--browser.gatherUsageStats", "false",
+            python, "-m", "uvicorn", "dashboard_server:app",
+            "--host", settings.dashboard_address, "--port", str(settings.dashboard_port),
         ],
         "webhooks": [python, "-m", "smschat", "webhooks", "--port", str(settings.webhook_port)],
         "worker": [python, "-m", "smschat", "worker"],
@@ -225,7 +225,7 @@ def up() -> None:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    typer.echo(f"smschat is up: dashboard http://localhost:{settings.dashboard_port}  "
+    typer.echo(f"smschat is up: dashboard http://{settings.dashboard_address}:{settings.dashboard_port}  "
                f"webhooks http://localhost:{settings.webhook_port}  gateway {settings.gateway}")
     code = 0
     try:

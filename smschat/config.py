@@ -20,6 +20,10 @@ class Settings(BaseSettings):
     database_url: str = DEFAULT_DATABASE_URL
     gateway: Literal["loopback", "twilio"] = "loopback"
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
+    # The dashboard listens here only (loopback by default: put a TLS proxy in front of it).
+    dashboard_address: str = "127.0.0.1"
+    # The dashboard's address as browsers see it; https makes its cookies Secure.
+    dashboard_url: str | None = None
     webhook_port: int = Field(default=8502, ge=1, le=65535)
     public_url: str | None = None
     twilio_api_url: str | None = None

@@ -16,6 +16,8 @@ from .models import ChatSettings, Contact, ContactKind, Message, PhoneNumber, Pr
 from .timefmt import today_start
 from .phones import to_e164
 
+MAX_ID = 2**63 - 1  # the largest primary key either backend stores
+
 KIND_LABELS = {ContactKind.MOBILE_WORKER.value: "Mobile Worker", ContactKind.CASE.value: "Case"}
 MAX_PAGE_SIZE = 500
 
@@ -102,6 +104,10 @@ def get_contact(session: Session, project_id: int, contact_id: int | str) -> Con
         cid = int(contact_id)
     except (TypeError, ValueError):
         raise ContactNotFound("No such contact in this project.") from None
+    if not 0 < cid <= MAX_ID:
+        # Past a 64-bit key no row can exist; asking would overflow the driver (SQLite) or
+        # the column type (PostgreSQL) instead of answering "no such contact".
+        raise ContactNotFound("No such contact in this project.")
     contact = session.get(Contact, cid)
     if contact is None or contact.project_id != project_id:
         # Same answer whether it does not exist or belongs to another project.

@@ -88,7 +88,7 @@ def get_project(session: Session, project_id: int) -> Project:
 def owned(session: Session, model, project_id: int, object_id: int, what: str):
     """The project's `model` row with that id. A missing id and another project's read the
     same, so nothing tells them apart."""
-    obj = session.get(model, object_id)
+    obj = session.get(model, object_id) if 0 < object_id < 2**63 else None
     if obj is None or obj.project_id != project_id:
         raise NotFound(f"No such {what} in this project.")
     return obj

@@ -115,7 +115,7 @@ def test_up_runs_dashboard_webhooks_and_worker_and_stops_them_together(tmp_path)
         for pid in children:
             with pytest.raises(ProcessLookupError):
                 os.kill(int(pid), 0)
-        assert f"dashboard http://localhost:{dash}" in proc.stdout.read()
+        assert f"dashboard http://127.0.0.1:{dash}" in proc.stdout.read()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)

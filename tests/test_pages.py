@@ -22,11 +22,18 @@ def _as(at: AppTest, user, project, role="agent") -> AppTest:
     return at
 
 
-def test_dashboard_logged_out_shows_only_the_login_form(db_url, project, agent):
+def _login_link(at: AppTest) -> str | None:
+    """Where a logged-out run sends the browser (the same address as its Log in link)."""
+    links = [b.proto.url for b in at.get("link_button") if b.proto.label == "Log in"]
+    return links[0] if links else None
+
+
+def test_dashboard_logged_out_sends_the_browser_to_the_login_page(db_url, project, agent):
     at = app("dashboard.py").run()
     assert not at.exception
-    assert [t.label for t in at.text_input] == ["Username", "Password"]
-    assert [b.label for b in at.button] == ["Log in"]
+    # The login form lives on the server's /login page; this script never sees a password.
+    assert not at.text_input and not at.button and not at.dataframe
+    assert _login_link(at) == "/login?next=%2F"
     assert "viewer" not in at.session_state
 
 
@@ -262,7 +269,7 @@ def test_an_idle_session_ends_on_the_server_and_the_next_click_shows_the_login_f
     session.commit()
     at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
     assert not at.exception
-    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert _login_link(at) == "/login?next=%2F&ended=1"
     assert "Your session has ended. Please log in again." in [i.value for i in at.info]
     assert "viewer" not in at.session_state and "token" not in at.session_state
     assert not at.dataframe  # nothing of the contacts is left on the page
@@ -275,7 +282,8 @@ def test_a_disabled_user_is_logged_out_at_the_next_click(db_url, session, projec
     auth.set_active(session, "amy", False)
     session.commit()
     at = _logged_in(session, agent, project, token=at.session_state["token"]).run()
-    assert [t.label for t in at.text_input] == ["Username", "Password"]
+    assert _login_link(at) == "/login?next=%2F&ended=1"
+    assert not at.dataframe
 
 
 def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session, project, agent, marie):

@@ -176,8 +176,6 @@ PAGE_FILES = sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]
 # Streamlit calls that render their text as Markdown (st.text and st.code do not).
 MARKDOWN_CALLS = {"success", "info", "warning", "error", "markdown", "caption", "write", "toast",
                   "title", "header", "subheader"}
-# Known hits in dashboard.py, which is being rewritten elsewhere: emptied when that lands.
-KNOWN = {"dashboard.py:117", "dashboard.py:140"}
 
 
 def _literal(node) -> bool:
@@ -211,9 +209,8 @@ def markdown_calls_with_computed_text() -> list[str]:
 
 def test_pages_pass_computed_text_only_through_the_literal_helper():
     hits = set(markdown_calls_with_computed_text())
-    assert hits - KNOWN == set(), ("Markdown-rendering calls with computed text; use notice(kind, text) from "
-                                   f"pages/_shared.py: {sorted(hits - KNOWN)}")
-    assert KNOWN <= hits, f"fixed, drop from KNOWN: {sorted(KNOWN - hits)}"
+    assert hits == set(), ("Markdown-rendering calls with computed text; use notice(kind, text) from "
+                           f"pages/_shared.py: {sorted(hits)}")
 
 
 def rendered(markdown: str) -> str:

@@ -39,8 +39,7 @@ def live_app(tmp_path_factory, chromium_path):
     logs = tmp_path_factory.mktemp("logs")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(port),
-             "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+            [sys.executable, "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=env, stdout=open(logs / "dashboard.log", "w"), stderr=subprocess.STDOUT,
         ),
         subprocess.Popen([sys.executable, "-m", "smschat", "worker"], cwd=ROOT, env=env,
@@ -79,7 +78,10 @@ def browser(chromium_path):
 
 
 def login(page, base: str, username: str, path: str = "/") -> None:
+    """Open `path` logged out: the dashboard sends the browser to the login page, whose
+    form posts to the server and comes back to `path`."""
     page.goto(base + path)
+    page.wait_for_url("**/login?**", timeout=20_000)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Log in").click()

@@ -94,9 +94,9 @@ def test_title_blinks_while_in_the_background_and_stops_on_focus(live_app, amy):
     # Headless Chromium reports every tab focused: the test says the window lost focus.
     page.evaluate("window.dispatchEvent(new Event('blur'))")
     _incoming(url, "+17033996500", "are you there?")
-    page.wait_for_function("document.title === '(New Message) - Chat - marie'", timeout=15_000)
-    page.wait_for_function("document.title === 'Chat - marie'", timeout=5_000)  # it alternates
-    page.wait_for_function("document.title.startsWith('(New Message)')", timeout=5_000)
+    page.wait_for_function("() => document.title === '(New Message) - Chat - marie'", timeout=15_000)
+    page.wait_for_function("() => document.title === 'Chat - marie'", timeout=5_000)  # it alternates
+    page.wait_for_function("() => document.title.startsWith('(New Message)')", timeout=5_000)
     page.evaluate("window.dispatchEvent(new Event('focus'))")
     page.wait_for_timeout(1500)
     assert page.title() == "Chat - marie"
@@ -120,14 +120,14 @@ def test_message_counter_turns_red_at_the_threshold_and_resets(live_app, amy):
         page.get_by_role("textbox", name="Message").fill("one")
         page.get_by_role("button", name="Send").click()
         _incoming(url, "+17033996500", "two")
-        page.wait_for_function("document.querySelector('.smschat-msgcount .n').textContent === '2'", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('.smschat-msgcount .n').textContent === '2'", timeout=15_000)
         assert "red" in counter.get_attribute("class")
         page.get_by_role("button", name="Reset").click()
-        page.wait_for_function("document.querySelector('.smschat-msgcount .n').textContent === '0'", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('.smschat-msgcount .n').textContent === '0'", timeout=15_000)
         assert "red" not in page.locator(".smschat-msgcount").get_attribute("class")
         # Closing the window and opening it again starts from 0.
         _incoming(url, "+17033996500", "three")
-        page.wait_for_function("document.querySelector('.smschat-msgcount .n').textContent === '1'", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('.smschat-msgcount .n').textContent === '1'", timeout=15_000)
         page.close()
         again = amy[0].new_page()
         again.goto(f"{base}/chat?contact={marie}")
@@ -151,9 +151,9 @@ def test_half_typed_text_survives_refreshes_and_the_counter_follows_it(live_app,
     assert box.input_value() == "Half typed, still thinking"
     assert page.locator(".smschat-counter").inner_text() == "26 / 160"
     page.keyboard.type(" ж")
-    page.wait_for_function("document.querySelector('.smschat-counter').textContent === '28 / 70'")
+    page.wait_for_function("() => document.querySelector('.smschat-counter').textContent === '28 / 70'")
     box.fill("x" * 161)
-    page.wait_for_function("document.querySelector('.smschat-counter').textContent === '161 / 160 · 2 SMS'")
+    page.wait_for_function("() => document.querySelector('.smschat-counter').textContent === '161 / 160 · 2 SMS'")
     assert "over" in page.locator(".smschat-counter").get_attribute("class")
 
 

@@ -91,8 +91,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
         spawn("webhooks", "-m", "smschat", "webhooks", "--port", str(hook_port)),
         spawn("worker1", "-m", "smschat", "worker"),
         spawn("worker2", "-m", "smschat", "worker"),
-        spawn("dashboard", "-m", "streamlit", "run", str(ROOT / "dashboard.py"), "--server.port", str(dash_port),
-              "--server.headless", "true", "--browser.gatherUsageStats", "false"),
+        spawn("dashboard", "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1", "--port", str(dash_port)),
     ]
     stop = threading.Event()
     inbound_sids: set[str] = set()
