@@ -73,7 +73,7 @@ def show_failure(exc: Exception) -> None:
     from smschat import failures
 
     message, error_id = failures.report(exc)
-    st.error(f"{message} (error id {error_id})", icon="⚠️")
+    notice("error", f"{message} (error id {error_id})", icon="⚠️")
     ctx = get_script_run_ctx()
     # A fragment that refreshes by itself (the chat) retries anyway; a full run waits here.
     if failures.retrying(exc) and ctx is not None and not ctx.fragment_ids_this_run:
@@ -93,7 +93,7 @@ def _retry_when_reachable() -> None:
 def on_script_error(exc: Exception) -> bool:
     """The App's handler for what escapes a script run or a fragment's refresh."""
     if isinstance(exc, SmsChatError):
-        st.error(str(exc))
+        notice("error", str(exc))
     else:
         show_failure(exc)
     return True  # never Streamlit's own traceback box
@@ -162,10 +162,10 @@ def literal_markdown(text: str) -> str:
     return "\n".join(lines)
 
 
-def notice(kind: str, text: object, *, where=None) -> None:
+def notice(kind: str, text: object, *, where=None, **options) -> None:
     """Show text that holds user data (names, bodies, error messages quoting input) in
     st.success / info / warning / error / caption / ... styling, as plain text.
     `where` is a container or column (default: the page)."""
     if kind not in NOTICE_KINDS:
         raise ValueError(f"notice kind must be one of {NOTICE_KINDS}")
-    getattr(st if where is None else where, kind)(literal_markdown(str(text)))
+    getattr(st if where is None else where, kind)(literal_markdown(str(text)), **options)
