@@ -23,7 +23,7 @@ run: $(STAMP)
 chromium:
 	@if command -v chromium >/dev/null 2>&1 || [ -n "$$SMSCHAT_CHROMIUM" ]; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 	else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi
 
 ## test: the whole suite, on SQLite and PostgreSQL, with the browser tests

@@ -147,12 +147,35 @@ _LINE_START = re.compile(r"^( *)([-+=]|\d{1,9}(?=[.)]))")
 NOTICE_KINDS = ("success", "info", "warning", "error", "caption", "markdown", "subheader", "toast")
 
 
+# Web and mail addresses: Streamlit's Markdown turns them into links after escapes are read,
+# so they go into a code span instead, where nothing is a link.
+_ADDRESS = re.compile(r"(?:(?:https?|ftp)://|www\.|(?:mailto|xmpp):)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.I)
+
+
+def _code_span(text: str) -> str:
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _escape_plain(text: str) -> str:
+    return _COLON.sub(r"\\:", "".join("\\" + ch if ch in _ESCAPE_ANYWHERE else ch for ch in text))
+
+
+def _escape_inline(line: str) -> str:
+    out, last = [], 0
+    for match in _ADDRESS.finditer(line):
+        out += [_escape_plain(line[last:match.start()]), _code_span(match.group())]
+        last = match.end()
+    return "".join(out) + _escape_plain(line[last:])
+
+
 def literal_markdown(text: str) -> str:
     """`text` escaped so Streamlit's Markdown shows it exactly as typed (nothing is a link,
     an image, HTML or formatting); ordinary sentences come out unchanged."""
     lines = []
     for line in str(text).split("\n"):
-        line = _COLON.sub(r"\\:", "".join("\\" + ch if ch in _ESCAPE_ANYWHERE else ch for ch in line))
+        line = _escape_inline(line)
         match = _LINE_START.match(line)
         if match and match.group(2)[0] in "-+=":
             line = match.group(1) + "\\" + line[match.end(1):]

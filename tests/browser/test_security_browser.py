@@ -140,6 +140,27 @@ def test_next_pointing_at_another_site_stays_on_the_dashboard(live_app, browser)
     context.close()
 
 
+HOSTILE_PROJECT = "![x](http://evil.example/x.png) **bold** :red[hi] see www.evil.example or a@evil.example"
+
+
+def test_a_notice_quoting_a_name_shows_it_as_typed_with_no_link_or_image(live_app, browser):
+    base, _ = live_app
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    login(page, base, "admin", "/projects")
+    page.get_by_role("textbox", name="Slug").fill("hostile")
+    page.get_by_role("textbox", name="Name").first.fill(HOSTILE_PROJECT)
+    page.get_by_role("button", name="Add project").click()
+    alert = page.locator("[data-testid=stAlertContentSuccess]", has_text="Added")
+    alert.wait_for(timeout=20_000)
+    assert alert.inner_text().startswith(f"Added {HOSTILE_PROJECT}.")
+    assert alert.locator("a, img, strong").count() == 0
+    assert all(r.startswith(base) for r in requests), [r for r in requests if not r.startswith(base)]
+    context.close()
+
+
 def test_a_contact_id_past_any_key_reads_no_such_contact_without_a_traceback(live_app, browser):
     base, _ = live_app
     context = browser.new_context()
