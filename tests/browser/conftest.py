@@ -21,6 +21,25 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORDS = {"amy": "amy-password-1", "sam": "sam-password-1", "ana": "ana-password-1", "admin": "admin-password-1"}
 
 
+def start_dashboard(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    """The dashboard App under uvicorn, as `smschat up` serves it; returns once it answers."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
+                return proc, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.terminate()
+    pytest.fail("the dashboard did not start: " + log.read_text())
+
+
 @pytest.fixture(scope="module")
 def live_app(tmp_path_factory, chromium_path):
     """Yields (base_url, database_url) of a running demo; stops everything afterwards."""
@@ -29,7 +48,6 @@ def live_app(tmp_path_factory, chromium_path):
     upgrade(url)
     with dbmod.session_scope(url) as session:
         load_demo(session, PASSWORDS)
-    port = free_port()
     env = {
         **os.environ,
         "SMSCHAT_DATABASE_URL": url,
@@ -37,24 +55,10 @@ def live_app(tmp_path_factory, chromium_path):
         "SMSCHAT_WORKER_POLL_SECONDS": "0.2",
     }
     logs = tmp_path_factory.mktemp("logs")
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT, env=env, stdout=open(logs / "dashboard.log", "w"), stderr=subprocess.STDOUT,
-        ),
-        subprocess.Popen([sys.executable, "-m", "smschat", "worker"], cwd=ROOT, env=env,
-                         stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT),
-    ]
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        pytest.fail("the dashboard did not start: " + (logs / "dashboard.log").read_text())
+    dashboard, base = start_dashboard(env, logs / "dashboard.log")
+    worker = subprocess.Popen([sys.executable, "-m", "smschat", "worker"], cwd=ROOT, env=env,
+                              stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT)
+    procs = [dashboard, worker]
     yield base, url
     for proc in procs:
         proc.terminate()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 import time
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -16,8 +13,8 @@ from smschat import auth
 from smschat import db as dbmod
 from smschat.models import Contact
 
-from ..conftest import ROOT, free_port
-from .conftest import ARTIFACTS, PASSWORDS, login
+from ..conftest import free_port
+from .conftest import ARTIFACTS, PASSWORDS, login, start_dashboard
 
 # Every page an admin has, by address.
 ADMIN_PAGES = ["/", "/chat", "/simulator", "/unknown_senders", "/manage_contacts", "/users", "/projects",
@@ -175,19 +172,9 @@ def test_a_contact_id_past_any_key_reads_no_such_contact_without_a_traceback(liv
 @pytest.fixture(scope="module")
 def dashboard_without_database(tmp_path_factory, chromium_path):
     """The dashboard App with its database away (a port nobody listens on)."""
-    port = free_port()
     log = tmp_path_factory.mktemp("nodb") / "dashboard.log"
     env = {**os.environ, "SMSCHAT_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1",
-                             "--port", str(port)], cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
+    proc, base = start_dashboard(env, log)
     yield base, log
     proc.terminate()
     proc.wait(timeout=15)
