@@ -5,16 +5,16 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import streamlit as st
-
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages._shared import notice, session_token, show_failure
-from smschat import access, audit, auth, simulator
-from smschat.access import Action
+from smschat.accounts import access, audit, auth
+from smschat.accounts.access import Action
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
-from smschat.login import login_url
+from smschat.messaging import simulator
+from smschat.web.login import login_url
 
 # Emoji icons, not :material/...: ones, which a browser fetches from an outside font server.
 st.set_page_config(page_title="smschat", page_icon="💬", layout="wide")

@@ -16,7 +16,7 @@ from streamlit.starlette import App
 
 from pages._scripts import INLINE_SCRIPTS
 from pages._shared import on_script_error
-from smschat import login
+from smschat.web import login
 
 ROOT = Path(__file__).resolve().parent
 

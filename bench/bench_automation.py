@@ -14,9 +14,11 @@ from generate import generate
 from report import report
 from sqlalchemy import select
 
-from smschat import automation, broadcasts, delay, projects, reminders
+from smschat.accounts import projects
+from smschat.automation import broadcasts, delay, reminders
+from smschat.automation import runner as automation
 from smschat.db import session_scope
-from smschat.models import Message, Membership, utcnow
+from smschat.models import Membership, Message, utcnow
 
 
 def main() -> None:

@@ -11,7 +11,7 @@ import argparse
 from common import dataset, median_ms
 from report import report
 
-from smschat import chat
+from smschat.chat import window as chat
 from smschat.db import session_scope
 
 

@@ -12,8 +12,9 @@ import argparse
 from common import dataset, median_ms
 from report import report
 
-from smschat import contacts, reads
+from smschat.chat import reads
 from smschat.db import session_scope
+from smschat.people import contacts
 
 
 def main() -> None:

@@ -27,14 +27,14 @@ TARGET_MB = 300
 def child(mode: str, url: str, project_id: int, out: str) -> None:
     """Runs in its own process: one export, then {"rows", "seconds", "peak_mb"} on stdout."""
     from smschat.db import session_scope
-    from smschat.messagelog import COMMAND_LINE, LogFilter
+    from smschat.log.messagelog import COMMAND_LINE, LogFilter
 
     started = time.perf_counter()
     with session_scope(url, readonly=True) as session:
         if mode == "pandas":
             import pandas as pd
 
-            from smschat.messagelog import COLUMNS, build_query
+            from smschat.log.messagelog import COLUMNS, build_query
             from smschat.models import Message
 
             statement = build_query(session, project_id, LogFilter()).select().order_by(Message.created_at, Message.id)
@@ -43,7 +43,7 @@ def child(mode: str, url: str, project_id: int, out: str) -> None:
             frame.to_csv(out, index=False)
             rows = len(frame)
         else:
-            from smschat.exports import write_export
+            from smschat.log.exports import write_export
 
             rows = write_export(session, COMMAND_LINE, project_id, LogFilter(), mode, out).rows
     seconds = time.perf_counter() - started

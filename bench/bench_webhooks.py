@@ -105,10 +105,10 @@ def main() -> None:
                 numbers = list(s.scalars(
                     PhoneNumber.__table__.select().with_only_columns(PhoneNumber.e164)
                     .where(PhoneNumber.project_id == g.project_id).limit(5000)))
-            env = {**os.environ, "SMSCHAT_DATABASE_URL": url, "TWILIO_AUTH_TOKEN": TOKEN,
+            env = {**os.environ, "SMSCHAT_DATABASE_URL": url, "SMSCHAT_GATEWAY": "twilio", "TWILIO_AUTH_TOKEN": TOKEN,
                    "SMSCHAT_PUBLIC_URL": PUBLIC, "PYTHONPATH": str(ROOT)}
             results = {}
-            for name, app in (("bare", "bench_webhooks:bare_app"), ("smschat", "smschat.webhooks:app")):
+            for name, app in (("bare", "bench_webhooks:bare_app"), ("smschat", "smschat.web.webhooks:app")):
                 proc, base = _serve(app, env)
                 try:
                     _blast(base, _requests(numbers, 100, f"w{name}"), args.concurrency)  # warm up

@@ -21,11 +21,11 @@ from generate import generate
 from report import report
 from sqlalchemy import func, select
 
-from smschat import outbox
 from smschat.config import reload_settings
 from smschat.db import session_scope
 from smschat.gateways import OutgoingSms
-from smschat.gateways.twilio import TwilioGateway
+from smschat.gateways.twilio.sender import TwilioGateway
+from smschat.messaging import outbox
 from smschat.models import Contact, Message, PhoneNumber, Project
 
 SENDER = "+15005550006"
@@ -39,7 +39,7 @@ def _port() -> int:
 
 def _fake_twilio() -> tuple[subprocess.Popen, str]:
     port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.fake_twilio", str(port)], cwd=ROOT)
+    proc = subprocess.Popen([sys.executable, "-m", "smschat.gateways.twilio.fake", str(port)], cwd=ROOT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(200):
         try:

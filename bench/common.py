@@ -17,8 +17,8 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from smschat import db as dbmod  # noqa: E402
-from smschat.config import get_settings  # noqa: E402
+from smschat import db as dbmod
+from smschat.config import get_settings
 
 
 @contextmanager

@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from smschat import auth, projects  # noqa: E402
-from smschat import contacts as contacts_service  # noqa: E402
-from smschat.db import get_engine, is_sqlite, session_scope  # noqa: E402
-from smschat.migrate import upgrade  # noqa: E402
-from smschat.models import Contact, Message, PhoneNumber, ReadMarker  # noqa: E402
+from smschat.accounts import auth, projects
+from smschat.db import get_engine, is_sqlite, session_scope
+from smschat.migrate import upgrade
+from smschat.models import Contact, Message, PhoneNumber, ReadMarker
+from smschat.people import contacts as contacts_service
 
 LONG_CONVERSATIONS = 3
 LONG_LENGTH = 10_000

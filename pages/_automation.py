@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-
-from smschat import contacts, groups, surveys
+from smschat.automation import groups, surveys
 from smschat.db import session_scope
+from smschat.people import contacts
 
 
 def target_picker(me, prefix: str) -> dict:

@@ -4,7 +4,7 @@ inline script. Imports no Streamlit: the server reads them before any page runs.
 
 import json
 
-from smschat.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
+from smschat.messaging.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
 
 # The tab title blinks "(New Message) - <title>" while this window is in the background
 # and a new incoming message arrives; it stops when the window gets focus. It reads only

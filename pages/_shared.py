@@ -43,7 +43,7 @@ def end_if_logged_out() -> None:
     """For a fragment that refreshes by itself (it does not pass through the dashboard's
     check): once the server has ended the session (idle timeout, logout elsewhere, user
     disabled), run the whole app again, which then shows the login form."""
-    from smschat import auth
+    from smschat.accounts import auth
     from smschat.db import session_scope
 
     token = session_token()
@@ -70,7 +70,7 @@ RETRY_SECONDS = 5
 def show_failure(exc: Exception) -> None:
     """An error nobody raised on purpose: one line and an error id on the page, the traceback
     in the server log. While the database is away, the page tries again by itself."""
-    from smschat import failures
+    from smschat.web import failures
 
     message, error_id = failures.report(exc)
     notice("error", f"{message} (error id {error_id})", icon="⚠️")
@@ -83,7 +83,7 @@ def show_failure(exc: Exception) -> None:
 
 @st.fragment(run_every=RETRY_SECONDS)
 def _retry_when_reachable() -> None:
-    from smschat import failures
+    from smschat.web import failures
 
     waited = time.monotonic() - st.session_state.get("_failed_at", 0.0)
     if waited >= RETRY_SECONDS - 1 and failures.database_reachable():

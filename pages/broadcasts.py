@@ -8,9 +8,9 @@ import streamlit as st
 
 from pages._automation import survey_picker, target_picker
 from pages._shared import banner_errors, change_and_rerun, notice, show_flash, viewer
-from smschat import broadcasts
+from smschat.automation import broadcasts
+from smschat.chat.timefmt import format_timestamp
 from smschat.db import session_scope
-from smschat.timefmt import format_timestamp
 
 me = viewer("broadcasts")
 st.title("Broadcast Messages")

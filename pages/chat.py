@@ -6,13 +6,20 @@ from html import escape
 import streamlit as st
 
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
-from pages._shared import banner_errors, end_if_logged_out, notice, plain_heading, viewer
-from smschat import chat, outbox
+from pages._shared import (
+    banner_errors,
+    end_if_logged_out,
+    notice,
+    plain_heading,
+    viewer,
+)
+from smschat.chat import window as chat
+from smschat.chat.templates import get_template
+from smschat.chat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
-from smschat.templates import get_template
-from smschat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
+from smschat.messaging import outbox
 
 PAGE = 50
 REFRESH = get_settings().chat_refresh_seconds

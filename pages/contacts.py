@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, notice, viewer
-from smschat import access, contacts
-from smschat.access import Action
+from smschat.accounts import access
+from smschat.accounts.access import Action
+from smschat.chat.timefmt import format_timestamp
 from smschat.db import session_scope
-from smschat.timefmt import format_timestamp
+from smschat.people import contacts
 
 PAGE_SIZES = [10, 25, 50, 100]
 

@@ -5,7 +5,7 @@ import streamlit as st
 
 from pages._automation import survey_picker
 from pages._shared import banner_errors, change_and_rerun, viewer
-from smschat import keywords
+from smschat.automation import keywords
 from smschat.db import session_scope
 
 me = viewer("keywords")

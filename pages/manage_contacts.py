@@ -4,8 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, notice, viewer
-from smschat import imports
 from smschat.db import session_scope
+from smschat.people import imports
 
 me = viewer("manage_contacts")
 st.title("Add contacts")

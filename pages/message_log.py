@@ -14,10 +14,17 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, notice, viewer
-from smschat import exports, messagelog
 from smschat.config import get_settings
 from smschat.db import session_scope
-from smschat.messagelog import COLUMNS, DIRECTION_LABELS, PAGE_SIZES, STATUSES, WORKFLOW_LABELS, LogFilter
+from smschat.log import exports, messagelog
+from smschat.log.messagelog import (
+    COLUMNS,
+    DIRECTION_LABELS,
+    PAGE_SIZES,
+    STATUSES,
+    WORKFLOW_LABELS,
+    LogFilter,
+)
 
 me = viewer("message_log")
 st.title("Message log")

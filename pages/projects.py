@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, change_and_rerun, notice, viewer
-from smschat import projects
+from smschat.accounts import projects
 from smschat.db import session_scope
 
 me = viewer("projects")

@@ -9,9 +9,9 @@ import streamlit as st
 
 from pages._automation import survey_picker, target_picker
 from pages._shared import banner_errors, change_and_rerun, notice, viewer
-from smschat import reminders, schedule
+from smschat.automation import reminders, schedule
+from smschat.chat.timefmt import format_timestamp
 from smschat.db import session_scope
-from smschat.timefmt import format_timestamp
 
 me = viewer("reminders")
 st.title("Reminders")

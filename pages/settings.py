@@ -6,12 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, notice, viewer
-from smschat import settings
-from smschat.chat import SURVEY_TRAFFIC
+from smschat.chat import settings
+from smschat.chat.reads import READ_MODES
+from smschat.chat.templates import TEMPLATES
+from smschat.chat.timefmt import format_timestamp
+from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.db import session_scope
-from smschat.reads import READ_MODES
-from smschat.templates import TEMPLATES
-from smschat.timefmt import format_timestamp
 
 me = viewer("settings")
 st.title("Settings")

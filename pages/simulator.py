@@ -5,9 +5,9 @@ from html import escape
 import streamlit as st
 
 from pages._shared import banner_errors, end_if_logged_out, viewer
-from smschat import simulator
 from smschat.config import get_settings
 from smschat.db import session_scope
+from smschat.messaging import simulator
 
 me = viewer("simulator")
 st.title("Phone simulator")

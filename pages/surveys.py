@@ -4,8 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, change_and_rerun, viewer
-from smschat import contacts, surveys
+from smschat.automation import surveys
 from smschat.db import session_scope
+from smschat.people import contacts
 
 me = viewer("surveys")
 st.title("Surveys")

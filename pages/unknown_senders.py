@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, viewer
-from smschat import unknown_senders
+from smschat.chat.timefmt import format_timestamp
 from smschat.db import session_scope
-from smschat.timefmt import format_timestamp
+from smschat.people import unknown_senders
 
 me = viewer("unknown_senders")
 st.title("Unknown senders")

@@ -4,10 +4,10 @@ import pandas as pd
 import streamlit as st
 
 from pages._shared import banner_errors, change_and_rerun, viewer
-from smschat import users
+from smschat.accounts import users
+from smschat.chat.timefmt import format_timestamp
 from smschat.db import session_scope
 from smschat.models import Role
-from smschat.timefmt import format_timestamp
 
 me = viewer("users")
 st.title("Web users")

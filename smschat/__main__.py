@@ -1,3 +1,3 @@
-from .cli import main
+from smschat.cli import main
 
 main()

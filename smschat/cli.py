@@ -11,11 +11,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer._click import exceptions as click_errors  # typer's own copy of click's errors
+from typer._click import (
+    exceptions as click_errors,  # typer's own copy of click's errors
+)
 from typer.core import TyperGroup
 
-from .config import get_settings, variable_of
-from .errors import ConfigError, SmsChatError
+from smschat.config import get_settings, variable_of
+from smschat.errors import ConfigError, SmsChatError
+
 
 class _ErrorsToExitCodes(TyperGroup):
     """The one place CLI errors become one line on stderr: exit 2 for usage and configuration,
@@ -40,7 +43,12 @@ class _ErrorsToExitCodes(TyperGroup):
 def _one_line(exc: BaseException) -> tuple[str | None, int]:
     """(message, exit code) for an error a user can cause; (None, _) for a bug (traceback)."""
     from pydantic import ValidationError as SettingsInvalid
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, ProgrammingError
+    from sqlalchemy.exc import (
+        ArgumentError,
+        NoSuchModuleError,
+        OperationalError,
+        ProgrammingError,
+    )
 
     if isinstance(exc, click_errors.UsageError):
         return f"usage error: {exc.format_message()}{_try_help(exc.ctx)}", 2
@@ -93,7 +101,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _migrate() -> None:
-    from .migrate import upgrade
+    from smschat.migrate import upgrade
 
     upgrade()
 
@@ -108,9 +116,9 @@ def init(
     """Create or upgrade the schema; on an empty database, create the first project and admin."""
     from sqlalchemy import func, select
 
-    from . import auth, projects
-    from .db import session_scope
-    from .models import WebUser
+    from smschat.accounts import auth, projects
+    from smschat.db import session_scope
+    from smschat.models import WebUser
 
     _migrate()
     typer.echo(f"Database ready: {_safe_url()}")
@@ -143,9 +151,9 @@ def demo(
     """Load the demo project and print each web user's password (once)."""
     from sqlalchemy import func, select
 
-    from .db import session_scope
-    from .demo import load_demo
-    from .models import Project
+    from smschat.db import session_scope
+    from smschat.demo import load_demo
+    from smschat.models import Project
 
     _migrate()
     with session_scope() as session:
@@ -162,7 +170,7 @@ def demo(
 @app.command()
 def worker() -> None:
     """Run the send loop."""
-    from .worker import main
+    from smschat.messaging.worker import main
 
     check_config(senders=True)
     main()
@@ -174,7 +182,7 @@ def webhooks(
     port: Annotated[int | None, typer.Option(help="Port (default SMSCHAT_WEBHOOK_PORT).")] = None,
 ) -> None:
     """Run the webhooks app under uvicorn, with its body limit and read deadlines."""
-    from .webserver import serve
+    from smschat.web.webserver import serve
 
     check_config()
     serve(host, port or get_settings().webhook_port)
@@ -182,21 +190,16 @@ def webhooks(
 
 def check_config(*, senders: bool = False) -> None:
     """Stop early, with one line naming the variable, on a missing or contradictory setting."""
-    from .gateways import get_gateway
+    from sqlalchemy import select
 
-    settings = get_settings()
-    get_gateway(settings)
-    if senders and settings.gateway == "twilio" and not settings.twilio_messaging_service_sid:
-        from sqlalchemy import select
+    from smschat import gateways
+    from smschat.db import session_scope
+    from smschat.models import Project
 
-        from .db import session_scope
-        from .models import Project
-
+    gateways.check_settings()
+    if senders:
         with session_scope(readonly=True) as session:
-            for slug, numbers in session.execute(select(Project.slug, Project.sender_numbers)):
-                if not numbers:
-                    raise ConfigError(f"TWILIO_MESSAGING_SERVICE_SID is not set and project {slug!r} has no "
-                                      "sender number: set the variable or give the project a number.")
+            gateways.check_senders(session.execute(select(Project.slug, Project.sender_numbers)).all())
 
 
 @app.command()
@@ -265,9 +268,9 @@ def users_add(
     site_admin: Annotated[bool, typer.Option("--site-admin", help="May manage every account, in every project.")] = False,
 ) -> None:
     """Add a web user with a role in a project."""
-    from . import auth
-    from .db import session_scope
-    from .projects import get_project_by_slug
+    from smschat.accounts import auth
+    from smschat.accounts.projects import get_project_by_slug
+    from smschat.db import session_scope
 
     password = _read_password(password_stdin)
     with session_scope() as session:
@@ -283,8 +286,8 @@ def users_passwd(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
 ) -> None:
     """Set a web user's password."""
-    from . import auth
-    from .db import session_scope
+    from smschat.accounts import auth
+    from smschat.db import session_scope
 
     password = _read_password(password_stdin)
     with session_scope() as session:
@@ -295,8 +298,8 @@ def users_passwd(
 @users_app.command("disable")
 def users_disable(username: str) -> None:
     """Stop a web user from logging in."""
-    from . import auth
-    from .db import session_scope
+    from smschat.accounts import auth
+    from smschat.db import session_scope
 
     with session_scope() as session:
         auth.set_active(session, username, False)
@@ -309,8 +312,8 @@ def users_site_admin(
     revoke: Annotated[bool, typer.Option("--revoke", help="Take site admin rights back.")] = False,
 ) -> None:
     """Let a web user manage every account, in every project (or, with --revoke, no longer)."""
-    from . import auth
-    from .db import session_scope
+    from smschat.accounts import auth
+    from smschat.db import session_scope
 
     with session_scope() as session:
         auth.set_site_admin(session, username, not revoke)
@@ -320,8 +323,8 @@ def users_site_admin(
 @users_app.command("list")
 def users_list() -> None:
     """List web users and their roles."""
-    from . import auth
-    from .db import session_scope
+    from smschat.accounts import auth
+    from smschat.db import session_scope
 
     with session_scope(readonly=True) as session:
         for user, roles in auth.list_users(session):
@@ -336,9 +339,9 @@ def contacts_import(
     project: Annotated[str, typer.Option(help="Project slug.")],
 ) -> None:
     """Import contacts from a CSV file; bad rows are listed with their line numbers."""
-    from .db import session_scope
-    from .imports import import_csv
-    from .projects import get_project_by_slug
+    from smschat.accounts.projects import get_project_by_slug
+    from smschat.db import session_scope
+    from smschat.people.imports import import_csv
 
     with session_scope() as session, file.open(newline="", encoding="utf-8-sig") as handle:
         report = import_csv(session, None, get_project_by_slug(session, project).id, handle)
@@ -358,9 +361,9 @@ def contacts_add(
     verified: Annotated[bool, typer.Option(help="Mark a mobile worker's number verified.")] = False,
 ) -> None:
     """Add one mobile worker or case."""
-    from .contacts import create_contact, register_phone
-    from .db import session_scope
-    from .projects import get_project_by_slug
+    from smschat.accounts.projects import get_project_by_slug
+    from smschat.db import session_scope
+    from smschat.people.contacts import create_contact, register_phone
 
     with session_scope() as session:
         proj = get_project_by_slug(session, project)
@@ -379,8 +382,8 @@ def projects_add(
     admin: Annotated[str | None, typer.Option(help="Make this web user the project's admin.")] = None,
 ) -> None:
     """Create a project (audited as a command-line change)."""
-    from . import auth, projects
-    from .db import session_scope
+    from smschat.accounts import auth, projects
+    from smschat.db import session_scope
 
     with session_scope() as session:
         project = projects.create_project(session, slug, name, time_zone=time_zone, default_region=region,
@@ -397,8 +400,8 @@ def projects_list() -> None:
     """List projects: slug, name, time zone, region, sender numbers."""
     from sqlalchemy import select
 
-    from .db import session_scope
-    from .models import Project
+    from smschat.db import session_scope
+    from smschat.models import Project
 
     with session_scope(readonly=True) as session:
         for p in session.scalars(select(Project).order_by(Project.slug)):
@@ -413,8 +416,8 @@ def projects_senders(
     remove: Annotated[list[str] | None, typer.Option(help="Remove a sender number.")] = None,
 ) -> None:
     """Show a project's sender numbers; --add / --remove change them (a number belongs to one project)."""
-    from . import projects
-    from .db import session_scope
+    from smschat.accounts import projects
+    from smschat.db import session_scope
 
     with session_scope() as session:
         project = projects.get_project_by_slug(session, slug)
@@ -444,11 +447,11 @@ def export(
     """Export the message log (the same rows and columns as the Message log page)."""
     import getpass
 
-    from .db import session_scope
-    from .errors import ValidationError
-    from .exports import export_messages, parse_format
-    from .messagelog import COMMAND_LINE, LogFilter
-    from .projects import get_project_by_slug
+    from smschat.accounts.projects import get_project_by_slug
+    from smschat.db import session_scope
+    from smschat.errors import ValidationError
+    from smschat.log.exports import export_messages, parse_format
+    from smschat.log.messagelog import COMMAND_LINE, LogFilter
 
     if not output.parent.is_dir():  # say so rather than create folders from a typo
         raise typer.BadParameter(f"there is no folder {output.parent}", param_hint="'--output'")
@@ -459,7 +462,7 @@ def export(
         if project is None:
             from sqlalchemy import select
 
-            from .models import Project
+            from smschat.models import Project
 
             slugs = list(session.scalars(select(Project.slug).order_by(Project.slug).limit(2)))
             if len(slugs) != 1:
@@ -472,7 +475,13 @@ def export(
         operator = None
     if sys.stderr.isatty():
         # A progress bar for people at a terminal only; scripts and pipes get the summary line.
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
 
         with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=_stderr_console(), transient=True) as bar:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/smschat.db"
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The gateway registry: an SMSCHAT_GATEWAY name and the folder of smschat/gateways/ that
+# implements it. Adding a gateway is its folder plus one line here.
+GATEWAYS = {
+    "loopback": "smschat.gateways.loopback",
+    "twilio": "smschat.gateways.twilio",
+}
 
 
 class Settings(BaseSettings):
@@ -18,7 +23,7 @@ class Settings(BaseSettings):
     )
 
     database_url: str = DEFAULT_DATABASE_URL
-    gateway: Literal["loopback", "twilio"] = "loopback"
+    gateway: str = "loopback"
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
     # The dashboard listens here only (loopback by default: put a TLS proxy in front of it).
     dashboard_address: str = "127.0.0.1"
@@ -73,6 +78,13 @@ class Settings(BaseSettings):
     test_postgres_url: str = DEFAULT_TEST_POSTGRES_URL
     chromium: str | None = None
     ci: bool = Field(default=False, validation_alias=AliasChoices("CI"))
+
+    @field_validator("gateway")
+    @classmethod
+    def _known_gateway(cls, name: str) -> str:
+        if name not in GATEWAYS:
+            raise ValueError("Input should be " + " or ".join(repr(n) for n in GATEWAYS))
+        return name
 
 
 def variable_of(field: str) -> str:

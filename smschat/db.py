@@ -10,8 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from .config import get_settings
-
+from smschat.config import get_settings
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import auth, contacts, projects
-from .errors import ValidationError
-from .models import Direction, Message, Project, Role, Status, WebUser, Workflow
-from .segments import count_segments
-from .verification import thanks_text, welcome_text
+from smschat.accounts import auth, projects
+from smschat.automation import keywords, reminders, surveys
+from smschat.errors import ValidationError
+from smschat.messaging.segments import count_segments
+from smschat.models import Direction, Message, Project, Role, Status, WebUser, Workflow
+from smschat.people import contacts
+from smschat.people.verification import thanks_text, welcome_text
 
 DEMO_SLUG = "demo"
 DEMO_USERS = [
@@ -94,7 +96,6 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
 
 def _demo_automation(session: Session, project: Project, sam: WebUser) -> None:
     """A weekly reminder, a feedback survey started by the keyword FEEDBACK, and a CLINIC keyword."""
-    from . import keywords, reminders, surveys
 
     reminders.create_reminder(
         session, sam.id, project.id, "Weekly meeting",

@@ -8,8 +8,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from .config import get_settings
-from .db import is_sqlite, normalize_url
+from smschat.config import get_settings
+from smschat.db import is_sqlite, normalize_url
 
 
 def alembic_config(url: str | None = None) -> Config:

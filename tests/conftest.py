@@ -114,7 +114,7 @@ def session(db_url):
 
 @pytest.fixture
 def project(session):
-    from smschat import projects
+    from smschat.accounts import projects
 
     p = projects.create_project(session, "test", "Test Project", time_zone="America/New_York", sender_numbers=["+15005550006"])
     session.commit()
@@ -123,7 +123,7 @@ def project(session):
 
 @pytest.fixture
 def agent(session, project):
-    from smschat import auth
+    from smschat.accounts import auth
 
     user = auth.create_user(session, "amy", "correct horse battery", first_name="Amy", project=project, role="agent")
     session.commit()
@@ -132,7 +132,7 @@ def agent(session, project):
 
 @pytest.fixture
 def sam(session, project):
-    from smschat import auth
+    from smschat.accounts import auth
 
     user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
     session.commit()
@@ -141,7 +141,7 @@ def sam(session, project):
 
 @pytest.fixture
 def marie(session, project):
-    from smschat import contacts
+    from smschat.people import contacts
 
     c = contacts.create_contact(session, project, "mobile_worker", "marie", username="marie")
     contacts.register_phone(session, project, c, "+17033996500", verified=True)
@@ -180,7 +180,7 @@ def webhook_server(db_url):
     import httpx
     import uvicorn
 
-    from smschat.webserver import server_config
+    from smschat.web.webserver import server_config
 
     port = free_port()
     # The server `smschat webhooks` runs: uvicorn with the request deadlines.
@@ -210,7 +210,7 @@ PUBLIC_URL = "https://sms.example.org"
 @pytest.fixture
 def fake_twilio():
     """A fake Twilio Messages API under a real uvicorn (tests/fake_twilio.py)."""
-    from .fake_twilio import FakeTwilio
+    from smschat.gateways.twilio.fake import FakeTwilio
 
     fake = FakeTwilio()
     fake.start(free_port())

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from smschat import auth, contacts
+from smschat.accounts import auth
 from smschat.models import Message
+from smschat.people import contacts
 
 TZ = ZoneInfo("America/New_York")
 

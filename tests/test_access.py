@@ -1,7 +1,7 @@
 import pytest
 
-from smschat import access, auth, projects
-from smschat.access import Action
+from smschat.accounts import access, auth, projects
+from smschat.accounts.access import Action
 from smschat.errors import PermissionDenied
 from smschat.models import Role
 

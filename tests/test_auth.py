@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from smschat import auth
+from smschat.accounts import auth
 from smschat.errors import AuthError, PermissionDenied, ValidationError
 from smschat.models import WebSession
 
@@ -37,7 +37,7 @@ def test_bad_user_input_is_refused(session, project, agent):
 
 
 def test_role_is_per_project(session, project, agent):
-    from smschat import projects
+    from smschat.accounts import projects
 
     other = projects.create_project(session, "other", "Other")
     assert auth.role_in(session, agent.id, project.id) == "agent"
@@ -69,7 +69,7 @@ def test_disabled_user_loses_their_browser_session(session, project, agent):
 
 
 def test_logins_and_user_changes_are_audited_for_admins_of_that_project(session, project, agent):
-    from smschat import audit, projects
+    from smschat.accounts import audit, projects
 
     other = projects.create_project(session, "other", "Other")
     stranger = auth.create_user(session, "zed", "long enough pw", project=other)

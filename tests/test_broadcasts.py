@@ -5,10 +5,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smschat import automation, broadcasts, contacts, surveys, worker
+from smschat.automation import broadcasts, surveys
+from smschat.automation import runner as automation
 from smschat.errors import ValidationError
-from smschat.gateways import LoopbackGateway
+from smschat.gateways.loopback.sender import LoopbackGateway
+from smschat.messaging import worker
 from smschat.models import Message, PhoneNumber, SurveySession, utcnow
+from smschat.people import contacts
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from smschat import chat, contacts, inbound, outbox, projects
+from smschat.accounts import projects
+from smschat.chat import window as chat
+from smschat.chat.timefmt import format_timestamp, range_start
 from smschat.errors import ContactNotFound, EmptyMessage, MessageTooLong
+from smschat.messaging import inbound, outbox
 from smschat.models import Message, Workflow
-from smschat.timefmt import format_timestamp, range_start
+from smschat.people import contacts
 
 
 def _count(session):
@@ -40,7 +43,7 @@ def test_unknown_contact_is_refused_and_nothing_is_written(session, project, age
 
 def test_sender_labels_follow_the_seed(session, project, agent, marie):
     other = projects.create_project(session, "x", "X")
-    from smschat import auth
+    from smschat.accounts import auth
 
     nofirst = auth.create_user(session, "jdoe", "long enough pw", project=project)
     outbox.enqueue(session, project, marie, "Heads up!", workflow=Workflow.REMINDER)
@@ -158,7 +161,8 @@ def test_message_counter_counts_both_ways_since_the_window_opened(session, proje
 
 
 def test_viewing_now_lists_other_recent_viewers_only(session, project, agent, marie):
-    from smschat import auth, presence
+    from smschat.accounts import auth
+    from smschat.chat import presence
 
     sam = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
     presence.touch(session, project.id, agent.id, marie.id)
@@ -170,7 +174,7 @@ def test_viewing_now_lists_other_recent_viewers_only(session, project, agent, ma
 
 
 def test_chat_templates_are_registered_as_data():
-    from smschat import templates
+    from smschat.chat import templates
     from smschat.errors import ValidationError
 
     assert set(templates.TEMPLATES) >= {"Default", "Compact"}

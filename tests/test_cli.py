@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from smschat import auth
+from smschat.accounts import auth
 from smschat.cli import app
 from smschat.models import Contact, Message
 
@@ -139,7 +139,7 @@ def test_first_init_creates_a_project_and_prints_the_admin_password(db_url, sess
 
 
 def test_projects_add_list_and_senders(db_url, session, project):
-    from smschat import audit, projects
+    from smschat.accounts import audit, projects
 
     auth.create_user(session, "root", "long enough pw")
     session.commit()

@@ -1,9 +1,15 @@
 import pytest
 from sqlalchemy import func, select
 
-from smschat import contacts, projects
-from smschat.errors import ContactNotFound, InvalidPhoneNumber, PhoneNumberInUse, ValidationError
+from smschat.accounts import projects
+from smschat.errors import (
+    ContactNotFound,
+    InvalidPhoneNumber,
+    PhoneNumberInUse,
+    ValidationError,
+)
 from smschat.models import Contact, PhoneNumber
+from smschat.people import contacts
 
 
 def _case(session, project, name, number, **props):
@@ -123,7 +129,8 @@ def test_paging_edges(session, project, n, size, page, expected):
 
 
 def test_activity_columns_follow_messages_and_sort_by_recent(session, project, agent, marie):
-    from smschat import chat, inbound
+    from smschat.chat import window as chat
+    from smschat.messaging import inbound
 
     grace = _case(session, project, "Grace", "+254712345678")
     session.commit()
@@ -142,7 +149,10 @@ def test_activity_columns_follow_messages_and_sort_by_recent(session, project, a
 
 @pytest.mark.parametrize("mode", ["per_user", "by_anyone"])
 def test_unread_filter_and_summary_respect_the_read_mode(session, project, agent, marie, mode):
-    from smschat import auth, chat, inbound, reads
+    from smschat.accounts import auth
+    from smschat.chat import reads
+    from smschat.chat import window as chat
+    from smschat.messaging import inbound
 
     sam = auth.create_user(session, "sam", "long enough pw", project=project, role="supervisor")
     projects.get_chat_settings(session, project.id).read_mode = mode

@@ -2,13 +2,18 @@
 chat never delayed, 7-day expiry; and the worker honouring it."""
 
 from datetime import UTC, datetime, timedelta
-
-import pytest
 from zoneinfo import ZoneInfo
 
-from smschat import automation, chat, delay, inbound, outbox, projects, worker
-from smschat.gateways import LoopbackGateway
+import pytest
+
+from smschat.accounts import projects
+from smschat.automation import delay
+from smschat.automation import runner as automation
+from smschat.chat import window as chat
+from smschat.gateways.loopback.sender import LoopbackGateway
+from smschat.messaging import inbound, outbox, worker
 from smschat.models import Message, Workflow
+
 
 # The test project is in America/New_York; 2026-11-25 is a Wednesday (EST, UTC-5).
 def local(hh, mm=0, day=25):

@@ -36,13 +36,27 @@ from typing import Any
 
 import pytest
 
-from smschat import (broadcasts, chat, contacts, exports, imports, keywords, messagelog, projects, reminders, settings,
-                     simulator, surveys, unknown_senders, users)
-from smschat.messagelog import LogFilter
-from smschat.access import NO_ACCESS, ROLE_ACTIONS, Action
-from smschat.auth import _DUMMY_HASH
+from smschat.accounts import projects, users
+from smschat.accounts.access import NO_ACCESS, ROLE_ACTIONS, Action
+from smschat.accounts.auth import _DUMMY_HASH
+from smschat.automation import broadcasts, keywords, reminders, surveys
+from smschat.chat import settings
+from smschat.chat import window as chat
 from smschat.errors import PermissionDenied, SmsChatError
-from smschat.models import Direction, Membership, Message, Role, Status, WebUser, Workflow, utcnow
+from smschat.log import exports, messagelog
+from smschat.log.messagelog import LogFilter
+from smschat.messaging import simulator
+from smschat.models import (
+    Direction,
+    Membership,
+    Message,
+    Role,
+    Status,
+    WebUser,
+    Workflow,
+    utcnow,
+)
+from smschat.people import contacts, imports, unknown_senders
 
 
 @dataclass(frozen=True)

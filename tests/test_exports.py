@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from smschat import exports, messagelog, spreadsheet
 from smschat.cli import app
 from smschat.errors import PermissionDenied, ValidationError
-from smschat.messagelog import COLUMNS, LogFilter
+from smschat.log import exports, messagelog, spreadsheet
+from smschat.log.messagelog import COLUMNS, LogFilter
 from smschat.models import AuditEvent
 
 from . import logdata

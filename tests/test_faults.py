@@ -11,11 +11,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from smschat import chat, worker
 from smschat import db as dbmod
+from smschat.chat import window as chat
 from smschat.config import reload_settings
+from smschat.messaging import worker
 from smschat.models import Message
-from smschat.webhooks import create_app
+from smschat.web.webhooks import create_app
 
 from .conftest import free_port
 from .test_worker import RecordingGateway
@@ -35,7 +36,7 @@ def test_the_same_inbound_webhook_delivered_5_times_at_once_is_stored_once(webho
 
 
 def test_two_users_sending_at_once_and_two_workers_lose_nothing_and_keep_order(session, db_url, project, agent, marie):
-    from smschat import auth
+    from smschat.accounts import auth
 
     sam = auth.create_user(session, "sam", "long enough pw", project=project, role="supervisor")
     session.commit()
@@ -80,7 +81,7 @@ def test_webhook_answers_503_while_sqlite_is_locked_and_writes_nothing(tmp_path,
     monkeypatch.setenv("SMSCHAT_SQLITE_BUSY_TIMEOUT_MS", "300")
     reload_settings()
     with dbmod.session_scope() as s:
-        from smschat import projects
+        from smschat.accounts import projects
 
         projects.create_project(s, "test", "Test")
     port = free_port()

@@ -10,8 +10,9 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import select
 
-from smschat import chat, contacts
+from smschat.chat import window as chat
 from smschat.models import Message
+from smschat.people import contacts
 
 from .conftest import ROOT
 

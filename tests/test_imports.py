@@ -1,9 +1,12 @@
 import pytest
 from sqlalchemy import func, select
 
-from smschat import auth, chat, contacts, imports, inbound, projects
+from smschat.accounts import auth, projects
+from smschat.chat import window as chat
 from smschat.errors import PermissionDenied, ValidationError
+from smschat.messaging import inbound
 from smschat.models import Contact, PhoneNumber
+from smschat.people import contacts, imports
 
 GOOD = """type,name,phone,village,username
 case,Grace Achieng,+254712345678,Kisumu,

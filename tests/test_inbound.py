@@ -1,9 +1,11 @@
 import pytest
 from sqlalchemy import func, select
 
-from smschat import chat, contacts, inbound
+from smschat.chat import window as chat
 from smschat.errors import InvalidPhoneNumber
+from smschat.messaging import inbound
 from smschat.models import Message, PhoneNumber
+from smschat.people import contacts
 
 
 def test_inbound_message_lands_in_the_contacts_chat(session, project, marie):
@@ -36,7 +38,7 @@ def test_malformed_sender_number_is_refused(session, project):
 
 
 def test_verification_reply_verifies_and_thanks(session, project):
-    from smschat import verification
+    from smschat.people import verification
 
     bob = contacts.create_contact(session, project, "mobile_worker", "bob")
     phone = contacts.register_phone(session, project, bob, "+17035550101")

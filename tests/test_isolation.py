@@ -3,9 +3,11 @@
 import pytest
 from sqlalchemy import func, select
 
-from smschat import chat, contacts, projects
+from smschat.accounts import projects
+from smschat.chat import window as chat
 from smschat.errors import ContactNotFound
 from smschat.models import Contact
+from smschat.people import contacts
 
 HOSTILE = ["'; DROP TABLE contact; --", "\" OR 1=1 --", "%' OR '1'='1", "_", "\\", "marie' UNION SELECT 1,2,3,4 --"]
 
@@ -52,8 +54,9 @@ def _table_counts(session) -> dict[str, int]:
 def _boxes(session, user_id, project_id, text):
     """Each box of the pages, through the checked entry point the page calls, filled with `text`.
     Yields (box, outcome): the rows it returned, or the SmsChatError it was refused with."""
-    from smschat import simulator, users
+    from smschat.accounts import users
     from smschat.errors import SmsChatError
+    from smschat.messaging import simulator
 
     calls = {
         "Contacts / Search": lambda: contacts.browse(session, user_id, project_id, search=text).rows,
@@ -84,7 +87,8 @@ def marie_id(session, project_id):
 @pytest.mark.parametrize("text", HOSTILE)
 def test_injection_attempts_in_every_search_and_filter_box_change_nothing_and_return_no_foreign_rows(
         session, project, marie, other_project, text):
-    from smschat import auth, inbound
+    from smschat.accounts import auth
+    from smschat.messaging import inbound
 
     admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
     inbound.receive_sms(session, other_project, "+254799999999", "foreign secret")

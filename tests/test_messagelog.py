@@ -7,9 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from smschat import auth, messagelog, projects
+from smschat.accounts import auth, projects
 from smschat.errors import PermissionDenied, ValidationError
-from smschat.messagelog import COLUMNS, LogFilter
+from smschat.log import messagelog
+from smschat.log.messagelog import COLUMNS, LogFilter
 from smschat.models import Message
 
 from . import logdata

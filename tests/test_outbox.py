@@ -3,10 +3,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smschat import chat, outbox
+from smschat.chat import window as chat
 from smschat.config import get_settings
 from smschat.errors import MessageNotFound, ValidationError
 from smschat.gateways import SendResult
+from smschat.messaging import outbox
 from smschat.models import Message, utcnow
 
 
@@ -116,7 +117,7 @@ def test_expired_claim_handed_to_the_gateway_becomes_unknown_and_can_be_retried(
 
 
 def test_expired_claim_never_handed_over_goes_back_to_the_queue(session, project, agent, marie):
-    from smschat import contacts
+    from smschat.people import contacts
 
     other = contacts.create_contact(session, project, "mobile_worker", "joe", username="joe")
     contacts.register_phone(session, project, other, "+17033996501", verified=True)

@@ -1,11 +1,13 @@
 """AppTest smoke tests: every page renders from a real database, as its role sees it."""
 
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from smschat import chat, contacts, inbound
-
-from pathlib import Path
+from smschat.chat import window as chat
+from smschat.messaging import inbound
+from smschat.people import contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,7 +44,7 @@ def _logged_in(session, user, project, role="agent", token=None) -> AppTest:
 
     AppTest re-runs only the page script after the first run, so each "next click" on the
     dashboard itself is a fresh AppTest holding the same session state (same token)."""
-    from smschat import auth
+    from smschat.accounts import auth
 
     if token is None:
         token = auth.start_web_session(session, user.id, project.id)
@@ -141,7 +143,7 @@ def test_pages_hand_over_to_login_when_logged_out(db_url, page):
 
 
 def test_users_page_lists_users_and_the_audit_trail_for_admins(db_url, session, project, agent):
-    from smschat import auth
+    from smschat.accounts import auth
 
     admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
     session.commit()
@@ -181,7 +183,7 @@ def test_contacts_page_shows_unread_counts_and_filters_to_unread(db_url, session
 
 
 def test_manage_contacts_page_adds_a_case_and_lists_unverified_workers(db_url, session, project, agent):
-    from smschat import auth
+    from smschat.accounts import auth
 
     sup = auth.create_user(session, "sup", "long enough pw", project=project, role="supervisor")
     bob = contacts.create_contact(session, project, "mobile_worker", "bob")
@@ -223,7 +225,7 @@ def test_chat_page_says_when_the_number_opted_out(db_url, session, project, agen
 
 
 def test_chat_page_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):
-    from smschat import projects
+    from smschat.accounts import projects
 
     other = projects.create_project(session, "other", "Other")
     secret = contacts.create_contact(session, other, "case", "Secret Case")
@@ -244,7 +246,7 @@ def test_chat_page_refuses_another_projects_contact_in_the_words_of_a_missing_on
 
 @pytest.mark.parametrize("page", ["pages/chat.py", "pages/simulator.py"])
 def test_chat_and_simulator_pages_refuse_an_analyst_in_the_service(db_url, session, project, marie, page):
-    from smschat import auth
+    from smschat.accounts import auth
 
     ana = auth.create_user(session, "ana", "long enough pw", project=project, role="analyst")
     session.commit()
@@ -276,7 +278,7 @@ def test_an_idle_session_ends_on_the_server_and_the_next_click_shows_the_login_f
 
 
 def test_a_disabled_user_is_logged_out_at_the_next_click(db_url, session, project, agent, marie):
-    from smschat import auth
+    from smschat.accounts import auth
 
     at = _logged_in(session, agent, project).run()
     auth.set_active(session, "amy", False)
@@ -287,7 +289,7 @@ def test_a_disabled_user_is_logged_out_at_the_next_click(db_url, session, projec
 
 
 def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session, project, agent, marie):
-    from smschat import auth
+    from smschat.accounts import auth
 
     at = _logged_in(session, agent, project).run()
     auth.set_role(session, agent, project, "analyst")
@@ -297,7 +299,7 @@ def test_a_changed_role_changes_the_navigation_at_the_next_click(db_url, session
 
 
 def test_projects_page_lists_adds_and_changes_projects_for_admins(db_url, session, project, agent):
-    from smschat import auth, projects
+    from smschat.accounts import auth, projects
 
     admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
     session.commit()
@@ -320,7 +322,7 @@ def test_projects_page_lists_adds_and_changes_projects_for_admins(db_url, sessio
 
 
 def test_projects_page_refuses_a_supervisor(db_url, session, project):
-    from smschat import auth
+    from smschat.accounts import auth
 
     sup = auth.create_user(session, "sup", "long enough pw", project=project, role="supervisor")
     session.commit()
@@ -331,7 +333,7 @@ def test_projects_page_refuses_a_supervisor(db_url, session, project):
 
 
 def test_users_page_changes_are_committed(db_url, session, project, agent):
-    from smschat import auth
+    from smschat.accounts import auth
 
     admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
     session.commit()
@@ -350,7 +352,7 @@ def test_message_log_page_filters_pages_charts_and_prepares_a_download(db_url, s
     from datetime import date
 
     from smschat.config import reload_settings
-    from smschat.messagelog import COLUMNS
+    from smschat.log.messagelog import COLUMNS
     from smschat.models import AuditEvent
 
     from . import logdata
@@ -394,7 +396,7 @@ def test_message_log_page_refuses_an_agent(db_url, project, agent):
 
 
 def _supervisor(session, project):
-    from smschat import auth
+    from smschat.accounts import auth
 
     user = auth.create_user(session, "sam", "long enough pw", first_name="Sam", project=project, role="supervisor")
     session.commit()
@@ -402,7 +404,7 @@ def _supervisor(session, project):
 
 
 def test_settings_page_shows_the_seeds_labels_and_saves_with_an_audit_row(db_url, session, project):
-    from smschat import projects
+    from smschat.accounts import projects
 
     sam = _supervisor(session, project)
     at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
@@ -429,7 +431,7 @@ def test_settings_page_shows_the_seeds_labels_and_saves_with_an_audit_row(db_url
 
 
 def test_settings_page_shows_the_error_beside_the_field_and_saves_nothing(db_url, session, project):
-    from smschat import projects
+    from smschat.accounts import projects
 
     sam = _supervisor(session, project)
     at = _as(app("pages/settings.py"), sam, project, role="supervisor").run()
@@ -451,7 +453,7 @@ def test_settings_page_refuses_an_agent(db_url, project, agent):
 
 
 def _automation_data(session, project, sam):
-    from smschat import keywords, reminders, surveys
+    from smschat.automation import keywords, reminders, surveys
 
     survey = surveys.create_survey(session, sam.id, project.id, "Household",
                                    [{"text": "How many children?", "kind": "number", "min": 0, "max": 20}])
@@ -516,7 +518,7 @@ def test_automation_pages_refuse_an_agent(db_url, project, agent, page):
 
 
 def test_contacts_figures_open_the_message_log_filtered_to_what_they_count(db_url, session, project, agent, marie):
-    from smschat import auth
+    from smschat.accounts import auth
 
     ana = auth.create_user(session, "ana", "long enough pw", project=project, role="analyst")
     inbound.receive_sms(session, project, "+17033996500", "in today")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from smschat import audit, auth, projects
+from smschat.accounts import audit, auth, projects
 from smschat.errors import InvalidPhoneNumber, PermissionDenied, ValidationError
 
 

@@ -1,7 +1,10 @@
 import pytest
 
-from smschat import chat, inbound, projects, reads
+from smschat.accounts import projects
+from smschat.chat import reads
+from smschat.chat import window as chat
 from smschat.errors import ValidationError
+from smschat.messaging import inbound
 
 
 def _incoming(session, project, n, number="+17033996500"):
@@ -53,7 +56,7 @@ def test_mark_as_unread_shows_until_the_next_read(session, project, agent, sam, 
 
 
 def test_counts_cover_a_page_of_contacts_each_with_its_own_marker(session, project, agent, marie):
-    from smschat import contacts
+    from smschat.people import contacts
 
     grace = contacts.create_contact(session, project, "case", "Grace")
     contacts.register_phone(session, project, grace, "+254712345678")

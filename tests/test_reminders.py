@@ -6,9 +6,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from smschat import automation, chat, contacts, reminders, schedule
+from smschat.automation import reminders, schedule
+from smschat.automation import runner as automation
+from smschat.chat import window as chat
 from smschat.errors import PermissionDenied, ValidationError
 from smschat.models import Message, PhoneNumber
+from smschat.people import contacts
 
 NY = ZoneInfo("America/New_York")
 
@@ -130,8 +133,9 @@ def test_an_agent_cannot_manage_reminders(session, project, agent, marie):
 
 
 def test_a_reminder_can_start_a_survey_and_the_worker_fires_it(session, db_url, project, sam, marie):
-    from smschat import surveys, worker
-    from smschat.gateways import LoopbackGateway
+    from smschat.automation import surveys
+    from smschat.gateways.loopback.sender import LoopbackGateway
+    from smschat.messaging import worker
     from smschat.models import SurveySession
 
     survey = surveys.create_survey(session, sam.id, project.id, "Check", [{"text": "Any fever today?", "kind": "choice",
@@ -151,7 +155,7 @@ def test_a_reminder_can_start_a_survey_and_the_worker_fires_it(session, db_url, 
 
 
 def test_changing_the_project_time_zone_moves_reminders_to_the_new_local_time(session, project, sam, marie):
-    from smschat import settings
+    from smschat.chat import settings
 
     now = ny(2026, 11, 25, 8)
     r = reminders.create_reminder(session, sam.id, project.id, "Morning", "Good morning", {"kind": "mobile_workers"},

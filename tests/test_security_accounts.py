@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from smschat import audit, auth, projects, throttle, users
+from smschat.accounts import audit, auth, projects, throttle, users
 from smschat.cli import app
 from smschat.config import reload_settings
 from smschat.db import session_factory

@@ -19,10 +19,11 @@ import pytest
 from sqlalchemy import func, select
 from streamlit.testing.v1 import AppTest
 
-from smschat import audit, auth, failures, login
 from smschat import db as dbmod
+from smschat.accounts import audit, auth
 from smschat.config import reload_settings
 from smschat.models import AuditEvent, WebSession
+from smschat.web import failures, login
 
 from .conftest import ROOT, free_port
 
@@ -287,7 +288,7 @@ def test_an_unreachable_database_shows_one_line_and_an_error_id(db_url, session,
 
 
 def test_a_read_only_sqlite_file_shows_one_line_and_an_error_id(sqlite_template, tmp_path, monkeypatch, caplog):
-    from smschat import projects
+    from smschat.accounts import projects
 
     path = tmp_path / "ro.db"
     shutil.copy(sqlite_template, path)

@@ -19,9 +19,12 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from smschat import auth, contacts, exports, surveys
-from smschat.messagelog import COLUMNS, LogFilter
+from smschat.accounts import auth
+from smschat.automation import surveys
+from smschat.log import exports
+from smschat.log.messagelog import COLUMNS, LogFilter
 from smschat.models import Message, SurveySession
+from smschat.people import contacts
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "plum orbit lantern 7"

@@ -20,11 +20,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from smschat import contacts, simulator, verification
 from smschat.config import reload_settings
 from smschat.errors import PermissionDenied
+from smschat.messaging import simulator
 from smschat.models import Message, PhoneNumber
-from smschat.webserver import BODY_BACKSTOP_GRACE_SECONDS as GRACE
+from smschat.people import contacts, verification
+from smschat.web.webserver import BODY_BACKSTOP_GRACE_SECONDS as GRACE
 
 from .conftest import PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN, free_port
 from .test_pages import _logged_in
@@ -226,10 +227,11 @@ def test_a_400_mb_chunked_body_gets_413_without_growing_the_process(tmp_path, sq
     assert answer.startswith(b"HTTP/1.1 413 ") and answer.endswith(b"Request body too large.")
 
 
-@pytest.mark.parametrize("path", ["/loopback/inbound", "/twilio/inbound", "/twilio/status"])
-def test_a_body_over_64_kib_gets_413_before_any_signature_check(tmp_path, sqlite_url, path):
-    # Loopback mode (all three routes exist), with a Twilio token (the signature would be checked).
-    with webhooks_process(tmp_path / "hooks.log", **{**TWILIO_MODE, **LOOPBACK_MODE}) as (base, _):
+@pytest.mark.parametrize("path, mode", [("/loopback/inbound", LOOPBACK_MODE), ("/twilio/inbound", TWILIO_MODE),
+                                        ("/twilio/status", TWILIO_MODE)])
+def test_a_body_over_64_kib_gets_413_before_any_signature_check(tmp_path, sqlite_url, path, mode):
+    # Each route in the mode where it exists; Twilio's would check a signature after the body.
+    with webhooks_process(tmp_path / "hooks.log", **mode) as (base, _):
         # Declared too large: refused at once, without waiting for the body.
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
@@ -242,22 +244,21 @@ def test_a_body_over_64_kib_gets_413_before_any_signature_check(tmp_path, sqlite
         assert answer.startswith(b"HTTP/1.1 413 ") and b"connection: close" in answer.lower()
 
 
-def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tmp_path, sqlite_url):
-    head = f"POST /loopback/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
-    twilio = f"POST /twilio/inbound HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
+@pytest.mark.parametrize("route, mode", [("/loopback/inbound", LOOPBACK_MODE), ("/twilio/inbound", TWILIO_MODE)])
+def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tmp_path, sqlite_url, route, mode):
+    head = f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
     kinds = {  # what each slow client sends before it stalls, and the answer it should get
         "nothing at all": (b"", b""),  # closed without a word, as an idle kept-alive connection
-        "half a request line": (b"POST /loopback/inb", b"HTTP/1.1 408 "),
+        "half a request line": (head[:18].encode(), b"HTTP/1.1 408 "),
         "half the headers": (head[:60].encode(), b"HTTP/1.1 408 "),
-        "part of a loopback body": (head.encode() + b"project=te", b"HTTP/1.1 408 "),
-        "part of a twilio body": (twilio.encode() + b"From=%2B1", b"HTTP/1.1 408 "),
+        "part of a body": (head.encode() + b"From=%2B1", b"HTTP/1.1 408 "),
         # /healthz answers without reading its body; the server's backstop then closes it.
         "a body nobody reads": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", b"HTTP/1.1 200 "),
         # One more header byte every 0.2 s: bytes that keep coming do not move the deadline.
         "headers a byte at a time": (b"P", b"HTTP/1.1 408 "),
     }
     trickle = head.encode()[1:]
-    env = {**LOOPBACK_MODE, "SMSCHAT_WEBHOOK_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT)}
+    env = {**mode, "SMSCHAT_WEBHOOK_READ_TIMEOUT_SECONDS": str(READ_TIMEOUT)}
     with webhooks_process(tmp_path / "hooks.log", **env) as (base, _):
         host, port = base.removeprefix("http://").split(":")
         sel = selectors.DefaultSelector()

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from smschat.errors import EmptyMessage, MessageTooLong
-from smschat.segments import count_segments, validate_body
+from smschat.messaging.segments import count_segments, validate_body
 
 
 @pytest.mark.parametrize(

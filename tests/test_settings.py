@@ -3,7 +3,8 @@
 import pytest
 from sqlalchemy import select
 
-from smschat import auth, projects, settings
+from smschat.accounts import auth, projects
+from smschat.chat import settings
 from smschat.errors import PermissionDenied
 from smschat.models import AuditEvent, SettingsChange
 

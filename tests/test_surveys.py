@@ -6,8 +6,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from smschat import automation, chat, inbound, keywords, projects, surveys
+from smschat.accounts import projects
+from smschat.automation import keywords, surveys
+from smschat.automation import runner as automation
+from smschat.chat import window as chat
 from smschat.errors import ValidationError
+from smschat.messaging import inbound
 from smschat.models import Message, SurveySession, utcnow
 
 QUESTIONS = [
@@ -168,7 +172,7 @@ def test_two_answers_arriving_at_once_answer_two_questions(session, db_url, proj
 
 
 def test_an_unverified_workers_number_gets_no_keyword_reply(session, project, survey):
-    from smschat import contacts
+    from smschat.people import contacts
 
     bob = contacts.create_contact(session, project, "mobile_worker", "bob")
     contacts.register_phone(session, project, bob, "+17035550101")

@@ -4,18 +4,19 @@ import time
 from datetime import timedelta
 
 import pytest
-
 from sqlalchemy import func, select
 
-from smschat import chat, contacts, outbox, ratelimit, worker
+from smschat.chat import window as chat
 from smschat.config import get_settings
 from smschat.errors import ConfigError
 from smschat.gateways import get_gateway
-from smschat.gateways.twilio import check_settings
+from smschat.gateways.twilio.check import check_settings
+from smschat.gateways.twilio.fake import twilio_error
+from smschat.messaging import outbox, ratelimit, worker
 from smschat.models import Message, utcnow
+from smschat.people import contacts
 
 from .conftest import PUBLIC_URL, TWILIO_SID
-from .fake_twilio import twilio_error
 
 
 def _send(session, project, agent, contact, body="Did you complete your supervisions today?"):
@@ -159,7 +160,7 @@ def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, p
 
 
 def test_a_busy_sender_does_not_hold_up_another_senders_messages(twilio_env, fake_twilio, session, project, agent):
-    from smschat import projects
+    from smschat.accounts import projects
 
     other = projects.create_project(session, "other", "Other", sender_numbers=["+15005550007"])
     busy = []

@@ -5,8 +5,11 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from smschat import chat, contacts, outbox, unknown_senders
+from smschat.chat import window as chat
+from smschat.config import reload_settings
+from smschat.messaging import outbox
 from smschat.models import Message, PhoneNumber
+from smschat.people import contacts, unknown_senders
 
 from .conftest import PUBLIC_URL, TWILIO_SID, TWILIO_TOKEN
 
@@ -204,7 +207,15 @@ def test_malformed_requests_get_400_and_store_nothing(twilio_env, webhook_server
     assert _count(session) == 0
 
 
-def test_twilio_routes_refuse_everything_without_an_auth_token(webhook_server, session, project, marie):
+@pytest.fixture
+def twilio_without_token(db_url, monkeypatch):
+    monkeypatch.setenv("SMSCHAT_GATEWAY", "twilio")
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN", raising=False)
+    reload_settings()
+
+
+def test_twilio_routes_refuse_everything_without_an_auth_token(twilio_without_token, webhook_server, session, project,
+                                                               marie):
     assert _inbound(webhook_server, "hi", "SMnotoken").status_code == 403
     assert _count(session) == 0
 

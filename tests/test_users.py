@@ -1,6 +1,6 @@
 import pytest
 
-from smschat import auth, projects, users
+from smschat.accounts import auth, projects, users
 from smschat.errors import AuthError, PermissionDenied, UserNotFound, ValidationError
 
 
@@ -46,7 +46,7 @@ def test_bad_new_user_input_changes_nothing(session, project, admin):
 
 
 def test_audit_trail_filters_by_kind_of_event_and_by_user(session, project, agent):
-    from smschat import audit, auth, projects, users
+    from smschat.accounts import audit, auth, projects, users
 
     admin = auth.create_user(session, "root", "long enough pw", project=project, role="admin")
     auth.authenticate(session, "amy", "correct horse battery")

@@ -3,9 +3,12 @@ from collections import Counter
 
 from sqlalchemy import func, select
 
-from smschat import chat, contacts, worker
-from smschat.gateways import LoopbackGateway, OutgoingSms, SendResult
+from smschat.chat import window as chat
+from smschat.gateways import OutgoingSms, SendResult
+from smschat.gateways.loopback.sender import LoopbackGateway
+from smschat.messaging import worker
 from smschat.models import Message
+from smschat.people import contacts
 
 
 class RecordingGateway:

@@ -1,21 +1,44 @@
-"""SMS gateways. `get_gateway()` picks the one the settings name."""
+"""SMS gateways, one folder each, chosen by SMSCHAT_GATEWAY through `config.GATEWAYS`.
+
+A gateway's folder holds its sender (the `Gateway` of base.py), its webhook routes, its
+settings check and its errors; its package offers `create(settings)`, `check_settings(settings)`,
+`check_senders(settings, senders)` and `routes()`. Only the configured gateway is imported.
+"""
 
 from __future__ import annotations
 
-from ..config import Settings, get_settings
-from ..errors import ConfigError
-from .base import Gateway, OutgoingSms, SendResult
-from .loopback import LoopbackGateway
+from collections.abc import Iterable
+from importlib import import_module
+from types import ModuleType
 
-__all__ = ["Gateway", "OutgoingSms", "SendResult", "LoopbackGateway", "get_gateway"]
+from starlette.routing import Route
+
+from smschat.config import GATEWAYS, Settings, get_settings
+from smschat.gateways.base import Gateway, OutgoingSms, SendResult
+
+__all__ = ["Gateway", "OutgoingSms", "SendResult", "check_senders", "check_settings", "get_gateway",
+           "webhook_routes"]
+
+
+def _package(settings: Settings) -> ModuleType:
+    # config validated the name; the registry maps it to the folder.
+    return import_module(GATEWAYS[settings.gateway])
 
 
 def get_gateway(settings: Settings | None = None) -> Gateway:
     settings = settings or get_settings()
-    if settings.gateway == "loopback":
-        return LoopbackGateway()
-    if settings.gateway == "twilio":
-        from .twilio import TwilioGateway  # the only place that pulls in the twilio package
+    return _package(settings).create(settings)
 
-        return TwilioGateway.from_settings(settings)
-    raise ConfigError(f"SMSCHAT_GATEWAY={settings.gateway!r} is not a known gateway.")
+
+def check_settings(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    _package(settings).check_settings(settings)
+
+
+def check_senders(senders: Iterable[tuple[str, list[str]]], settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    _package(settings).check_senders(settings, senders)
+
+
+def webhook_routes(settings: Settings | None = None) -> list[Route]:
+    return _package(settings or get_settings()).routes()

@@ -2,9 +2,11 @@
 
 from sqlalchemy import select
 
-from smschat import auth, contacts, inbound, projects
 from smschat import db as dbmod
+from smschat.accounts import auth, projects
+from smschat.messaging import inbound
 from smschat.models import Contact, Project, WebSession
+from smschat.people import contacts
 
 from .conftest import ARTIFACTS, login
 

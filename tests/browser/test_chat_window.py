@@ -4,8 +4,8 @@
 import pytest
 from sqlalchemy import select
 
-from smschat import inbound
 from smschat import db as dbmod
+from smschat.messaging import inbound
 from smschat.models import ChatSettings, Contact, Project
 
 from .conftest import ARTIFACTS, login

@@ -2,9 +2,9 @@
 
 from sqlalchemy import select
 
-from smschat import contacts
 from smschat import db as dbmod
 from smschat.models import Project
+from smschat.people import contacts
 
 from .conftest import login
 

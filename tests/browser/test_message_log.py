@@ -6,7 +6,7 @@ import csv
 from sqlalchemy import select
 
 from smschat import db as dbmod
-from smschat import inbound
+from smschat.messaging import inbound
 from smschat.models import Project
 
 from .conftest import ARTIFACTS, login

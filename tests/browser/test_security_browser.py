@@ -9,8 +9,8 @@ import time
 import pytest
 from sqlalchemy import select
 
-from smschat import auth
 from smschat import db as dbmod
+from smschat.accounts import auth
 from smschat.models import Contact
 
 from ..conftest import free_port

@@ -2,8 +2,8 @@
 
 from sqlalchemy import select
 
-from smschat import inbound
 from smschat import db as dbmod
+from smschat.messaging import inbound
 from smschat.models import Contact, Project, SettingsChange
 
 from .conftest import ARTIFACTS, login

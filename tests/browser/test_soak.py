@@ -22,14 +22,16 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
-from smschat import auth, chat, contacts, projects
 from smschat import db as dbmod
+from smschat.accounts import auth, projects
+from smschat.chat import window as chat
 from smschat.config import reload_settings
 from smschat.errors import SmsChatError
+from smschat.gateways.twilio.fake import FakeTwilio
 from smschat.models import Contact, Message, StatusReport
+from smschat.people import contacts
 
 from ..conftest import ROOT, TWILIO_SID, _truncate, free_port
-from ..fake_twilio import FakeTwilio
 
 SOAK_SECONDS = float(os.environ.get("SMSCHAT_SOAK_SECONDS", "30"))
 TOKEN = "soak-token"

@@ -1,0 +1,1 @@
+"""Web users, their roles per project, logins and the audit trail."""

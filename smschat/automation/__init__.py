@@ -1,0 +1,1 @@
+"""Reminders, broadcasts, keywords, SMS surveys, the delay rule and their schedule."""

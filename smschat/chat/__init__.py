@@ -1,0 +1,1 @@
+"""The chat window: history, sending, read markers, presence, templates, chat settings."""

@@ -1,0 +1,58 @@
+"""Chat templates: how the chat window lays out its history. Registered here, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from smschat.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class ChatTemplate:
+    name: str
+    description: str
+    css: str  # scoped to .smschat-history; no user data in it
+    one_line: bool  # sender, body and time on one line
+
+
+_BASE_CSS = (
+    ".smschat-history .who{font-weight:600}"
+    ".smschat-history .ts{color:#888;font-size:.8em;margin-left:.5em}"
+    ".smschat-history .status{font-size:.75em;color:#777;margin-left:.4em}"
+    ".smschat-history .status.bad,.smschat-history .err{color:#c00}"
+    ".smschat-history .dot{display:inline-block;width:.55em;height:.55em;border-radius:50%;"
+    "background:#1a73e8;margin-right:.35em;vertical-align:middle}"
+    ".smschat-history .msg.in .who{color:#0b5394}"
+    ".smschat-history .body{white-space:pre-wrap;word-break:break-word}"
+)
+
+TEMPLATES: dict[str, ChatTemplate] = {
+    t.name: t
+    for t in (
+        ChatTemplate(
+            "Default",
+            "The seed's layout: one message per block, time after the text.",
+            _BASE_CSS + ".smschat-history .msg{padding:5px 0}",
+            one_line=False,
+        ),
+        ChatTemplate(
+            "Compact",
+            "One line per message, small type: more history on screen.",
+            _BASE_CSS
+            + ".smschat-history .msg{padding:1px 0;font-size:.85em;white-space:nowrap;overflow:hidden;"
+            "text-overflow:ellipsis}.smschat-history .body{white-space:nowrap}",
+            one_line=True,
+        ),
+    )
+}
+DEFAULT_TEMPLATE = "Default"
+
+
+def validate_template(name: str) -> str:
+    if name not in TEMPLATES:
+        raise ValidationError(f"Unknown chat template {name!r}; use one of {', '.join(TEMPLATES)}.")
+    return name
+
+
+def get_template(name: str | None) -> ChatTemplate:
+    return TEMPLATES.get(name or DEFAULT_TEMPLATE, TEMPLATES[DEFAULT_TEMPLATE])

@@ -1,0 +1,1 @@
+"""The message log: filters, queries, charts and streaming exports."""

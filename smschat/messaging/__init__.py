@@ -1,0 +1,1 @@
+"""The outbox, the worker that sends it, inbound SMS, segments, rate limits, opt-out."""

@@ -1,0 +1,52 @@
+"""Opt-out keywords: STOP and its synonyms, START to come back, HELP for the project's help text.
+
+The whole message is the keyword (any case, surrounding spaces ignored), as carriers and
+Twilio's Advanced Opt-Out match it. Twilio confirms STOP and START itself; we answer HELP.
+START words act only for an opted-out number: from anyone else "YES" is an ordinary reply.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from smschat.messaging import outbox
+from smschat.models import Contact, Message, PhoneNumber, Project, Workflow
+from smschat.people.contacts import is_opted_out
+
+STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
+START_WORDS = frozenset({"START", "YES", "UNSTOP"})
+HELP_WORDS = frozenset({"HELP", "INFO"})
+
+
+def keyword(body: str | None) -> str | None:
+    word = (body or "").strip().upper()
+    return word if word in STOP_WORDS | START_WORDS | HELP_WORDS else None
+
+
+def set_opted_out(session: Session, project_id: int, e164: str, opted_out: bool) -> int:
+    return session.execute(
+        update(PhoneNumber)
+        .where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164)
+        .values(opted_out=opted_out)
+        .execution_options(synchronize_session="fetch")
+    ).rowcount or 0
+
+
+def handle(session: Session, project: Project, contact: Contact | None, message: Message) -> bool:
+    """Act on an opt-out keyword. True if the message was one (nothing else should run)."""
+    word = keyword(message.body)
+    if word is None:
+        return False
+    if word in STOP_WORDS:
+        set_opted_out(session, project.id, message.phone_number, True)
+    elif word in START_WORDS:
+        # Only an opted-out number is opting back in; otherwise "yes" is just an answer
+        # (to a survey question, say) and goes on like any message.
+        if not is_opted_out(session, project.id, message.phone_number):
+            return False
+        set_opted_out(session, project.id, message.phone_number, False)
+    elif project.help_text.strip() and not is_opted_out(session, project.id, message.phone_number):
+        outbox.enqueue(session, project, contact, project.help_text.strip(), workflow=Workflow.DEFAULT,
+                       phone_number=message.phone_number)
+    return True

@@ -1,0 +1,1 @@
+"""Contacts (mobile workers and cases), their phone numbers, verification, imports."""

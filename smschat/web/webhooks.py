@@ -1,0 +1,43 @@
+"""The webhooks app (Starlette, under uvicorn): `/healthz` and the webhook routes of the
+configured gateway (smschat.gateways: Twilio's signed callbacks, or the loopback gateway's
+simulator path). It faces the public internet, so it runs on its own, apart from the
+dashboard. Bodies, forms and error statuses: smschat.gateways.webhook.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from smschat.db import session_scope
+from smschat.gateways import webhook_routes
+
+
+async def healthz(request: Request) -> JSONResponse:
+    def ping() -> None:
+        with session_scope(readonly=True) as session:
+            session.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
+    except OperationalError:
+        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+def create_app() -> Starlette:
+    """The app for the configured gateway (settings are read now, once): only its routes
+    exist, so the unsigned simulator path is absent with a real gateway."""
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *webhook_routes()])
+
+
+def __getattr__(name: str) -> Starlette:
+    # `smschat.web.webhooks:app` for uvicorn's command line, built when asked for, not at import.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)
