@@ -99,6 +99,46 @@ def on_script_error(exc: Exception) -> bool:
     return True  # never Streamlit's own traceback box
 
 
+def _actor():
+    """What the services are told about who acts. (Becomes an Actor value when every service
+    takes one; pages never build it themselves.)"""
+    return st.session_state["viewer"]["user_id"]
+
+
+def read(fn, *args, where=None, **kwargs):
+    """`fn(session, actor, *args, **kwargs)` in a read-only transaction, for what a page shows.
+    An SmsChatError is shown (beside `where`, a container or column, else on the page) and
+    the page stops there: nothing below it can use what was not loaded."""
+    from smschat.db import session_scope
+
+    try:
+        with session_scope(readonly=True) as session:
+            return fn(session, _actor(), *args, **kwargs)
+    except SmsChatError as exc:
+        notice("error", str(exc), where=where)
+        st.stop()
+
+
+def act(fn, *args, where=None, flash: str | None = None, **kwargs) -> None:
+    """`fn(session, actor, *args, **kwargs)` in its own transaction, for a button or form.
+
+    Committed, then the page runs again to show it (a rerun inside the transaction would roll
+    it back). With `flash`, the text `fn` returns (or `flash` itself when it returns nothing)
+    is shown once after the rerun (`show_flash(flash_key)` with key "flash"). An SmsChatError
+    is shown beside `where` instead, nothing is committed and the page goes on."""
+    from smschat.db import session_scope
+
+    try:
+        with session_scope() as session:
+            done = fn(session, _actor(), *args, **kwargs)
+    except SmsChatError as exc:
+        notice("error", str(exc), where=where)
+        return
+    if flash is not None:
+        st.session_state["flash"] = done if isinstance(done, str) else flash
+    st.rerun()
+
+
 @contextmanager
 def banner_errors():
     """Show an SmsChatError as an error banner instead of a traceback."""
