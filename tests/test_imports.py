@@ -126,3 +126,13 @@ def test_cli_import_reports_lines_and_exit_code(db_url, session, project, tmp_pa
     assert "line 3:" in r.output
     again = CliRunner().invoke(app, ["contacts", "import", str(path), "--project", "test"])
     assert "0 created, 0 updated, 1 unchanged" in again.output
+
+
+def test_the_command_line_imports_as_the_operator(session, project):
+    from smschat.accounts.actor import OPERATOR
+
+    one = "type,name,phone\ncase,Zoe,+254700000002\n"
+    report = imports.import_csv(session, OPERATOR, project.id, one)
+    assert (report.created, report.errors) == (1, [])
+    with pytest.raises(TypeError, match="must be an Actor"):
+        imports.import_csv(session, None, project.id, one)  # no longer a silent way round the check
