@@ -13,7 +13,12 @@ from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
 from smschat.errors import ValidationError
 from smschat.models import Contact, ContactKind, PhoneNumber
-from smschat.people.contacts import ContactRow, _eligible_phone, _list_contacts, get_contact
+from smschat.people.contacts import (
+    ContactRow,
+    _eligible_phone,
+    _list_contacts,
+    get_contact,
+)
 
 TARGETS = {
     "contact": "One contact",
