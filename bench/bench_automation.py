@@ -15,6 +15,7 @@ from report import report
 from sqlalchemy import select
 
 from smschat.accounts import projects
+from smschat.accounts.actor import Actor
 from smschat.automation import broadcasts, delay, reminders
 from smschat.automation import runner as automation
 from smschat.db import session_scope
@@ -35,20 +36,21 @@ def main() -> None:
             with session_scope(url) as s:
                 uid = g.user_ids[0]
                 s.scalar(select(Membership).where(Membership.user_id == uid)).role = "supervisor"
+                supervisor = Actor.web(uid)
                 for i in range(10):
-                    reminders.create_reminder(s, uid, pid, f"Reminder {i}", "Time for your visit",
+                    reminders.create_reminder(s, supervisor, pid, f"Reminder {i}", "Time for your visit",
                                               {"kind": "mobile_workers" if i % 2 else "cases"},
                                               {"kind": "weekly", "time": f"{8 + i}:00", "weekdays": [i % 7, (i + 3) % 7]})
             with session_scope(url, readonly=True) as s:
                 idle = median_ms(lambda: automation.has_work(s, utcnow()), runs=25)
-                calendar = median_ms(lambda: reminders.calendar(s, uid, pid), runs=5)
+                calendar = median_ms(lambda: reminders.calendar(s, supervisor, pid), runs=5)
             rows.append({"figure": "idle automation round (read-only look)", "backend": backend,
                          "value": round(idle, 2), "unit": "ms"})
             rows.append({"figure": "Reminder Calendar, 10 reminders x 30 days", "backend": backend,
                          "value": round(calendar, 1), "unit": "ms"})
             started = time.perf_counter()
             with session_scope(url) as s:
-                b = broadcasts.create_broadcast(s, uid, pid, "All cases", "Clinic closed Friday", {"kind": "cases"})
+                b = broadcasts.create_broadcast(s, supervisor, pid, "All cases", "Clinic closed Friday", {"kind": "cases"})
                 queued = b.recipients
             seconds = time.perf_counter() - started
             rows.append({"figure": f"broadcast now to all cases: first chunk ({queued:,} queued in the page's transaction)",

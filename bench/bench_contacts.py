@@ -38,18 +38,18 @@ def main() -> None:
 
                 def first_page():
                     contacts.count_contacts(s, pid)
-                    return contacts.list_contacts(s, pid, limit=25)
+                    return contacts._list_contacts(s, pid, limit=25)
 
                 def search():
                     contacts.count_contacts(s, pid, search="contact 0421")
-                    return contacts.list_contacts(s, pid, search="contact 0421", limit=25)
+                    return contacts._list_contacts(s, pid, search="contact 0421", limit=25)
 
                 def search_digits():
                     contacts.count_contacts(s, pid, search="710 004 21")
-                    return contacts.list_contacts(s, pid, search="710 004 21", limit=25)
+                    return contacts._list_contacts(s, pid, search="710 004 21", limit=25)
 
                 def page_with_unread():
-                    page = contacts.list_contacts(s, pid, limit=25, sort="recent")
+                    page = contacts._list_contacts(s, pid, limit=25, sort="recent")
                     return reads.unread_counts(s, pid, uid, [r.id for r in page])
 
                 def summary():

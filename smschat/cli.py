@@ -16,6 +16,7 @@ from typer._click import (
 )
 from typer.core import TyperGroup
 
+from smschat.accounts.actor import OPERATOR
 from smschat.config import get_settings, variable_of
 from smschat.errors import ConfigError, SmsChatError
 
@@ -132,7 +133,7 @@ def init(
         else:
             password, shown = auth.generate_password(), True
         first = projects.create_project(session, project, project_name, time_zone=time_zone)
-        auth.create_user(session, "admin", password, project=first, role="admin", site_admin=True)
+        auth.create_user(session, "admin", password, project=first, role="admin", site_admin=True, actor=OPERATOR)
     typer.echo(f"Created project {project!r} and its first web user 'admin' (a site admin).")
     if shown:
         typer.echo(f"  admin password (shown only now): {password}")
@@ -276,7 +277,7 @@ def users_add(
     with session_scope() as session:
         proj = get_project_by_slug(session, project)
         auth.create_user(session, username, password, first_name=first_name, project=proj, role=role,
-                         site_admin=site_admin)
+                         site_admin=site_admin, actor=OPERATOR)
     typer.echo(f"Added {username} ({role} in {project}{', site admin' if site_admin else ''}).")
 
 
@@ -291,7 +292,7 @@ def users_passwd(
 
     password = _read_password(password_stdin)
     with session_scope() as session:
-        auth.set_password(session, username, password)
+        auth.set_password(session, username, password, actor=OPERATOR)
     typer.echo(f"Password of {username} changed.")
 
 
@@ -302,7 +303,7 @@ def users_disable(username: str) -> None:
     from smschat.db import session_scope
 
     with session_scope() as session:
-        auth.set_active(session, username, False)
+        auth.set_active(session, username, False, actor=OPERATOR)
     typer.echo(f"{username} disabled.")
 
 
@@ -316,7 +317,7 @@ def users_site_admin(
     from smschat.db import session_scope
 
     with session_scope() as session:
-        auth.set_site_admin(session, username, not revoke)
+        auth.set_site_admin(session, username, not revoke, actor=OPERATOR)
     typer.echo(f"{username} is {'no longer' if revoke else 'now'} a site admin.")
 
 
@@ -344,7 +345,7 @@ def contacts_import(
     from smschat.people.imports import import_csv
 
     with session_scope() as session, file.open(newline="", encoding="utf-8-sig") as handle:
-        report = import_csv(session, None, get_project_by_slug(session, project).id, handle)
+        report = import_csv(session, OPERATOR, get_project_by_slug(session, project).id, handle)
     typer.echo(report.summary)
     for line, error in report.errors:
         typer.echo(f"  line {line}: {error}", err=True)
@@ -388,9 +389,9 @@ def projects_add(
     with session_scope() as session:
         project = projects.create_project(session, slug, name, time_zone=time_zone, default_region=region,
                                           sender_numbers=sender or [])
-        projects.record_created(session, project)
+        projects.record_created(session, project, OPERATOR)
         if admin:
-            auth.set_role(session, auth.get_user(session, admin), project, "admin")
+            auth.set_role(session, auth.get_user(session, admin), project, "admin", actor=OPERATOR)
         numbers = ", ".join(project.sender_numbers) or "no sender number"
     typer.echo(f"Added project {slug!r} ({time_zone}, {region.upper()}, {numbers}).")
 
@@ -422,9 +423,9 @@ def projects_senders(
     with session_scope() as session:
         project = projects.get_project_by_slug(session, slug)
         for number in remove or []:
-            projects.remove_sender(session, project, number)
+            projects.remove_sender(session, project, number, actor=OPERATOR)
         for number in add or []:
-            projects.add_sender(session, project, number)
+            projects.add_sender(session, project, number, actor=OPERATOR)
         numbers = list(project.sender_numbers or [])
     for number in numbers:
         typer.echo(number)

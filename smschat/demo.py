@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts import auth, projects
+from smschat.accounts.actor import Actor
 from smschat.automation import keywords, reminders, surveys
 from smschat.errors import ValidationError
 from smschat.messaging.segments import count_segments
@@ -97,17 +98,18 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
 def _demo_automation(session: Session, project: Project, sam: WebUser) -> None:
     """A weekly reminder, a feedback survey started by the keyword FEEDBACK, and a CLINIC keyword."""
 
+    sam_acts = Actor.web(sam.id)  # the demo's automation is the supervisor's
     reminders.create_reminder(
-        session, sam.id, project.id, "Weekly meeting",
+        session, sam_acts, project.id, "Weekly meeting",
         "Heads up! Your weekly meeting is at the community center tomorrow at 6 pm.",
         {"kind": "mobile_workers"}, {"kind": "weekly", "time": "09:00", "weekdays": [2]},  # Wednesdays
     )
-    survey = surveys.create_survey(session, sam.id, project.id, "Clinic feedback", [
+    survey = surveys.create_survey(session, sam_acts, project.id, "Clinic feedback", [
         {"text": "How would you rate your last clinic visit, from 1 (poor) to 5 (excellent)?",
          "kind": "number", "min": 1, "max": 5},
         {"text": "Were you seen within an hour?", "kind": "choice", "choices": ["Yes", "No"]},
         {"text": "Anything we should improve?", "kind": "text"},
     ], max_attempts=3, timeout_minutes=60)
-    keywords.create_keyword(session, sam.id, project.id, "FEEDBACK",
+    keywords.create_keyword(session, sam_acts, project.id, "FEEDBACK",
                             "Thank you for helping us improve. 3 short questions follow.", survey_id=survey.id)
-    keywords.create_keyword(session, sam.id, project.id, "CLINIC", "The clinic is open Monday to Friday, 8am to 5pm.")
+    keywords.create_keyword(session, sam_acts, project.id, "CLINIC", "The clinic is open Monday to Friday, 8am to 5pm.")

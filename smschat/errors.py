@@ -72,6 +72,10 @@ class PermissionDenied(SmsChatError):
     http_status = 403
 
 
+class NeedsWebUser(PermissionDenied):
+    """The operator passes every role check, but has no read markers, presence or chat name."""
+
+
 class ConfigError(SmsChatError):
     """A missing or contradictory setting; the message names the variable."""
 

@@ -3,6 +3,7 @@ from datetime import timedelta
 import pytest
 
 from smschat.accounts import auth
+from smschat.accounts.actor import Actor
 from smschat.errors import AuthError, PermissionDenied, ValidationError
 from smschat.models import WebSession
 
@@ -75,7 +76,7 @@ def test_logins_and_user_changes_are_audited_for_admins_of_that_project(session,
     stranger = auth.create_user(session, "zed", "long enough pw", project=other)
     auth.authenticate(session, "amy", "correct horse battery", address="10.0.0.1")
     auth.authenticate(session, "zed", "long enough pw")
-    auth.set_active(session, "amy", False, actor_id=stranger.id)
+    auth.set_active(session, "amy", False, actor=Actor.web(stranger.id))
     session.commit()
     events = audit.list_events(session, project.id)
     logins = [(e.action, e.username) for e in events if e.action == audit.LOGIN]

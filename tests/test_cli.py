@@ -160,3 +160,17 @@ def test_projects_add_list_and_senders(db_url, session, project):
     assert auth.role_in(session, auth.get_user(session, "root").id, kenya.id) == "admin"
     changes = [e.detail["change"] for e in audit.list_events(session, kenya.id) if e.action == audit.PROJECT_CHANGED]
     assert changes == ["sender_added", "sender_removed", "created"]
+
+
+def test_the_command_lines_changes_are_audited_as_the_command_line(db_url, session, project):
+    from smschat.accounts import audit, projects
+
+    auth.create_user(session, "root", "long enough pw")
+    session.commit()
+    assert runner.invoke(app, ["projects", "add", "kenya", "--name", "Kenya", "--admin", "root"]).exit_code == 0
+    assert runner.invoke(app, ["users", "disable", "root"]).exit_code == 0
+    session.rollback()
+    kenya = projects.get_project_by_slug(session, "kenya")
+    events = audit.list_events(session, kenya.id)
+    assert {(e.action, e.username) for e in events} == {
+        (audit.PROJECT_CHANGED, "(command line)"), (audit.USER_CHANGED, "(command line)")}

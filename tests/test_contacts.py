@@ -24,7 +24,7 @@ def test_list_holds_verified_workers_and_cases_with_a_number(session, project, m
     contacts.create_contact(session, project, "case", "no phone case")
     _case(session, project, "Grace", "+254712345678")
     session.commit()
-    rows = contacts.list_contacts(session, project.id)
+    rows = contacts._list_contacts(session, project.id)
     assert [(r.name, r.kind_label, r.phone) for r in rows] == [
         ("Grace", "Case", "+254712345678"),
         ("marie", "Mobile Worker", "+17033996500"),
@@ -35,10 +35,10 @@ def test_list_holds_verified_workers_and_cases_with_a_number(session, project, m
 def test_search_matches_name_case_insensitively_and_digits_in_any_format(session, project, marie):
     _case(session, project, "Grace Achieng", "+254712345678")
     session.commit()
-    assert [r.name for r in contacts.list_contacts(session, project.id, search="GRACE")] == ["Grace Achieng"]
-    assert [r.name for r in contacts.list_contacts(session, project.id, search="703-399")] == ["marie"]
-    assert [r.name for r in contacts.list_contacts(session, project.id, search="+1 703 399 6500")] == ["marie"]
-    assert contacts.list_contacts(session, project.id, search="%") == []
+    assert [r.name for r in contacts._list_contacts(session, project.id, search="GRACE")] == ["Grace Achieng"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, search="703-399")] == ["marie"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, search="+1 703 399 6500")] == ["marie"]
+    assert contacts._list_contacts(session, project.id, search="%") == []
     assert contacts.count_contacts(session, project.id, search="nobody") == 0
 
 
@@ -48,8 +48,8 @@ def test_kind_filter_and_paging(session, project, marie):
     session.commit()
     assert contacts.count_contacts(session, project.id, kind="case") == 5
     assert contacts.count_contacts(session, project.id, kind="mobile_worker") == 1
-    page1 = contacts.list_contacts(session, project.id, kind="case", limit=2)
-    page3 = contacts.list_contacts(session, project.id, kind="case", limit=2, offset=4)
+    page1 = contacts._list_contacts(session, project.id, kind="case", limit=2)
+    page3 = contacts._list_contacts(session, project.id, kind="case", limit=2, offset=4)
     assert [r.name for r in page1] == ["case 0", "case 1"]
     assert [r.name for r in page3] == ["case 4"]
 
@@ -123,7 +123,7 @@ def test_paging_edges(session, project, n, size, page, expected):
     for i in range(n):
         _case(session, project, f"case {i:02d}", f"+2547123450{i:02d}")
     session.commit()
-    rows = contacts.list_contacts(session, project.id, limit=size, offset=page * size)
+    rows = contacts._list_contacts(session, project.id, limit=size, offset=page * size)
     assert [int(r.name.split()[1]) for r in rows] == expected
     assert contacts.count_contacts(session, project.id) == n
 
@@ -140,11 +140,11 @@ def test_activity_columns_follow_messages_and_sort_by_recent(session, project, a
     session.commit()
     session.refresh(grace)
     assert (grace.last_message_id, grace.last_incoming_id, grace.last_message_at) == (msg.id, msg.id, msg.created_at)
-    assert [r.name for r in contacts.list_contacts(session, project.id, sort="recent")] == ["Grace", "marie"]
-    assert [r.name for r in contacts.list_contacts(session, project.id, sort="name")] == ["Grace", "marie"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, sort="recent")] == ["Grace", "marie"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, sort="name")] == ["Grace", "marie"]
     chat.send_chat_message(session, project.id, marie.id, agent.id, "again")
     session.commit()
-    assert [r.name for r in contacts.list_contacts(session, project.id, sort="recent")] == ["marie", "Grace"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, sort="recent")] == ["marie", "Grace"]
 
 
 @pytest.mark.parametrize("mode", ["per_user", "by_anyone"])
@@ -164,7 +164,7 @@ def test_unread_filter_and_summary_respect_the_read_mode(session, project, agent
     session.commit()
     reads.mark_read(session, project.id, agent.id, marie.id, m.id)
     session.commit()
-    unread_for_sam = [r.name for r in contacts.list_contacts(session, project.id, unread_only_for=(sam.id, mode))]
+    unread_for_sam = [r.name for r in contacts._list_contacts(session, project.id, unread_only_for=(sam.id, mode))]
     assert unread_for_sam == (["Grace"] if mode == "by_anyone" else ["Grace", "marie"])
     stats = contacts.summary(session, project.id, sam.id, mode, project.time_zone)
     assert (stats.unread_conversations, stats.in_today, stats.out_today, stats.failed_today) == (

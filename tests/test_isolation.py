@@ -4,6 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from smschat.accounts import projects
+from smschat.accounts.actor import Actor
 from smschat.chat import window as chat
 from smschat.errors import ContactNotFound
 from smschat.models import Contact
@@ -24,14 +25,14 @@ def other_project(session):
 @pytest.mark.parametrize("text", HOSTILE)
 def test_injection_attempts_in_contact_search_change_nothing_and_find_nothing(session, project, marie, other_project, text):
     before = session.scalar(select(func.count()).select_from(Contact))
-    assert contacts.list_contacts(session, project.id, search=text) == []
+    assert contacts._list_contacts(session, project.id, search=text) == []
     assert contacts.count_contacts(session, project.id, search=text) == 0
     assert session.scalar(select(func.count()).select_from(Contact)) == before
 
 
 def test_listing_never_shows_another_projects_contacts(session, project, marie, other_project):
-    assert [r.name for r in contacts.list_contacts(session, project.id)] == ["marie"]
-    assert [r.name for r in contacts.list_contacts(session, project.id, search="foreign")] == []
+    assert [r.name for r in contacts._list_contacts(session, project.id)] == ["marie"]
+    assert [r.name for r in contacts._list_contacts(session, project.id, search="foreign")] == []
 
 
 def test_a_foreign_contact_id_is_refused_like_a_missing_one(session, project, agent, marie, other_project):
@@ -59,18 +60,18 @@ def _boxes(session, user_id, project_id, text):
     from smschat.messaging import simulator
 
     calls = {
-        "Contacts / Search": lambda: contacts.browse(session, user_id, project_id, search=text).rows,
-        "Contacts / Search, unread only": lambda: contacts.browse(session, user_id, project_id, search=text,
+        "Contacts / Search": lambda: contacts.browse(session, Actor.web(user_id), project_id, search=text).rows,
+        "Contacts / Search, unread only": lambda: contacts.browse(session, Actor.web(user_id), project_id, search=text,
                                                                   unread_only=True).rows,
-        "Contacts / Contact Type": lambda: contacts.browse(session, user_id, project_id, kind=text).rows,
-        "Contacts / Sort by": lambda: contacts.browse(session, user_id, project_id, sort=text).rows,
-        "Chat / Find a contact": lambda: chat.find_contacts(session, user_id, project_id, text),
-        "Chat / ?contact=": lambda: chat.open_window(session, user_id, project_id, text),
-        "Chat / Message History": lambda: chat.window_history(session, user_id, project_id, marie_id(session, project_id),
+        "Contacts / Contact Type": lambda: contacts.browse(session, Actor.web(user_id), project_id, kind=text).rows,
+        "Contacts / Sort by": lambda: contacts.browse(session, Actor.web(user_id), project_id, sort=text).rows,
+        "Chat / Find a contact": lambda: chat.find_contacts(session, Actor.web(user_id), project_id, text),
+        "Chat / ?contact=": lambda: chat.open_window(session, Actor.web(user_id), project_id, text),
+        "Chat / Message History": lambda: chat.window_history(session, Actor.web(user_id), project_id, marie_id(session, project_id),
                                                               range_name=text),
-        "Phone simulator / Phone": lambda: simulator.thread(session, user_id, project_id, text),
-        "Web users / What": lambda: users.audit_trail(session, user_id, project_id, action=text),
-        "Web users / Who": lambda: users.audit_trail(session, user_id, project_id, username=text),
+        "Phone simulator / Phone": lambda: simulator.thread(session, Actor.web(user_id), project_id, text),
+        "Web users / What": lambda: users.audit_trail(session, Actor.web(user_id), project_id, action=text),
+        "Web users / Who": lambda: users.audit_trail(session, Actor.web(user_id), project_id, username=text),
     }
     for box, call in calls.items():
         try:
@@ -102,4 +103,4 @@ def test_injection_attempts_in_every_search_and_filter_box_change_nothing_and_re
             assert names <= {"marie"}, f"{box}: {names}"
         # Typed input never reaches SQL as code: bound parameters only, so nothing changed.
         assert _table_counts(session) == before, box
-    assert [r.name for r in contacts.browse(session, admin.id, project.id).rows] == ["marie"]
+    assert [r.name for r in contacts.browse(session, Actor.web(admin.id), project.id).rows] == ["marie"]

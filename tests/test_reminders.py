@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from smschat.accounts.actor import Actor
 from smschat.automation import reminders, schedule
 from smschat.automation import runner as automation
 from smschat.chat import window as chat
@@ -56,7 +57,7 @@ def _out(session, workflow="reminder"):
 
 def test_a_missed_reminder_fires_once_on_restart_then_keeps_its_schedule(session, project, sam, marie):
     created = ny(2026, 11, 20, 8)
-    r = reminders.create_reminder(session, sam.id, project.id, "Daily check-in", "How are you today?",
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Daily check-in", "How are you today?",
                                   {"kind": "contact", "contact_id": marie.id}, {"kind": "daily", "time": "09:00"},
                                   now=created)
     assert r.next_due_at == ny(2026, 11, 20, 9)
@@ -75,14 +76,14 @@ def test_a_missed_reminder_fires_once_on_restart_then_keeps_its_schedule(session
 
 def test_a_one_off_reminder_fires_once_and_ends(session, project, sam, marie):
     now = ny(2026, 11, 25, 8)
-    r = reminders.create_reminder(session, sam.id, project.id, "Clinic", "Clinic day is tomorrow",
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Clinic", "Clinic day is tomorrow",
                                   {"kind": "contact", "contact_id": marie.id},
                                   {"kind": "once", "at": "2026-11-25T18:00"}, now=now)
     assert automation.run_due(session, ny(2026, 11, 25, 18))["reminders"] == 1
     assert (r.active, r.next_due_at) == (False, None)
     assert automation.run_due(session, ny(2026, 11, 26, 18))["reminders"] == 0
     with pytest.raises(ValidationError, match="already passed"):
-        reminders.create_reminder(session, sam.id, project.id, "Late", "x", {"kind": "contact", "contact_id": marie.id},
+        reminders.create_reminder(session, Actor.web(sam.id), project.id, "Late", "x", {"kind": "contact", "contact_id": marie.id},
                                   {"kind": "once", "at": "2026-11-25T07:00"}, now=now)
 
 
@@ -100,7 +101,7 @@ def test_groups_reach_only_eligible_contacts_and_skip_opted_out_numbers(session,
     now = ny(2026, 11, 25, 8)
     for name, target in [("workers", {"kind": "mobile_workers"}), ("cases", {"kind": "cases"}),
                          ("kisumu", {"kind": "case_property", "property": "village", "value": "Kisumu"})]:
-        reminders.create_reminder(session, sam.id, project.id, name, f"to {name}", target,
+        reminders.create_reminder(session, Actor.web(sam.id), project.id, name, f"to {name}", target,
                                   {"kind": "once", "at": "2026-11-25T09:00"}, now=now)
     automation.run_due(session, ny(2026, 11, 25, 9))
     sent = {(m.body, m.phone_number) for m in _out(session)}
@@ -110,12 +111,12 @@ def test_groups_reach_only_eligible_contacts_and_skip_opted_out_numbers(session,
 
 def test_the_calendar_counts_the_next_30_days_per_reminder(session, project, sam, marie):
     now = ny(2026, 11, 25, 10)
-    reminders.create_reminder(session, sam.id, project.id, "Morning", "Good morning",
+    reminders.create_reminder(session, Actor.web(sam.id), project.id, "Morning", "Good morning",
                               {"kind": "mobile_workers"}, {"kind": "daily", "time": "09:00"}, now=now)
-    reminders.create_reminder(session, sam.id, project.id, "Meeting", "Meeting tomorrow",
+    reminders.create_reminder(session, Actor.web(sam.id), project.id, "Meeting", "Meeting tomorrow",
                               {"kind": "contact", "contact_id": marie.id},
                               {"kind": "weekly", "time": "18:00", "weekdays": [2]}, now=now)  # Wednesdays
-    rows = reminders.calendar(session, sam.id, project.id, now=now)
+    rows = reminders.calendar(session, Actor.web(sam.id), project.id, now=now)
     days = {r.day for r in rows}
     assert min(days) == date(2026, 11, 25) and max(days) == date(2026, 12, 24)
     morning = [r for r in rows if r.name == "Morning"]
@@ -128,7 +129,7 @@ def test_the_calendar_counts_the_next_30_days_per_reminder(session, project, sam
 
 def test_an_agent_cannot_manage_reminders(session, project, agent, marie):
     with pytest.raises(PermissionDenied):
-        reminders.create_reminder(session, agent.id, project.id, "x", "y", {"kind": "mobile_workers"},
+        reminders.create_reminder(session, Actor.web(agent.id), project.id, "x", "y", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"})
 
 
@@ -138,9 +139,9 @@ def test_a_reminder_can_start_a_survey_and_the_worker_fires_it(session, db_url, 
     from smschat.messaging import worker
     from smschat.models import SurveySession
 
-    survey = surveys.create_survey(session, sam.id, project.id, "Check", [{"text": "Any fever today?", "kind": "choice",
+    survey = surveys.create_survey(session, Actor.web(sam.id), project.id, "Check", [{"text": "Any fever today?", "kind": "choice",
                                                                            "choices": ["Yes", "No"]}])
-    r = reminders.create_reminder(session, sam.id, project.id, "Fever check", "", {"kind": "mobile_workers"},
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Fever check", "", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"}, survey_id=survey.id)
     r.next_due_at = datetime.now(UTC) - timedelta(minutes=1)  # due now
     session.commit()
@@ -158,13 +159,13 @@ def test_changing_the_project_time_zone_moves_reminders_to_the_new_local_time(se
     from smschat.chat import settings
 
     now = ny(2026, 11, 25, 8)
-    r = reminders.create_reminder(session, sam.id, project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"}, now=now)
     assert r.next_due_at == ny(2026, 11, 25, 9)
     settings.update_settings(session, sam.id, project.id, {"time_zone": "Africa/Nairobi"}, now=now)
     # 13:00 UTC is 16:00 in Nairobi: the next 09:00 there is tomorrow, 06:00 UTC.
     assert r.next_due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
-    [row] = reminders.calendar(session, sam.id, project.id, now=now)[:1]
+    [row] = reminders.calendar(session, Actor.web(sam.id), project.id, now=now)[:1]
     assert (row.day, row.times, row.recipients) == (date(2026, 11, 26), "09:00", 1)
 
 
@@ -174,7 +175,7 @@ def test_a_reminder_to_a_large_group_goes_out_in_chunks_and_fires_once(session, 
         contacts.register_phone(session, project, worker, f"+1703555020{i}", verified=True)
     monkeypatch.setattr(reminders, "CHUNK", 2)
     now = ny(2026, 11, 25, 8)
-    r = reminders.create_reminder(session, sam.id, project.id, "All", "Hello workers", {"kind": "mobile_workers"},
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "All", "Hello workers", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"}, now=now)
     due = ny(2026, 11, 25, 9)
     assert [automation.run_due(session, due)["reminders"] for _ in range(4)] == [1, 1, 1, 0]

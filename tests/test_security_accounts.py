@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from smschat.accounts import audit, auth, projects, throttle, users
+from smschat.accounts.actor import Actor
 from smschat.cli import app
 from smschat.config import reload_settings
 from smschat.db import session_factory
@@ -53,7 +54,7 @@ def test_a_project_admin_cannot_take_over_an_account_that_is_also_in_another_pro
     project, other, root, boss, kim = two_projects
     before = session.scalar(select(WebUser.password_hash).where(WebUser.username == "amy"))
     with pytest.raises(PermissionDenied) as refused:
-        CHANGES[change](session, root.id, project.id, "amy")
+        CHANGES[change](session, Actor.web(root.id), project.id, "amy")
     # Same words whatever the other project is: its name and slug do not leak.
     assert str(refused.value) == users.OTHER_PROJECT
     assert "Clinic B" not in str(refused.value) and "clinic-b" not in str(refused.value)
@@ -61,25 +62,25 @@ def test_a_project_admin_cannot_take_over_an_account_that_is_also_in_another_pro
     amy = session.scalar(select(WebUser).where(WebUser.username == "amy"))
     assert amy.password_hash == before and amy.is_active and auth.role_in(session, amy.id, project.id) == "agent"
     # An account wholly inside the admin's project: allowed.
-    CHANGES[change](session, root.id, project.id, "kim")
+    CHANGES[change](session, Actor.web(root.id), project.id, "kim")
 
 
 @pytest.mark.parametrize("change", CHANGES)
 def test_a_site_admins_account_is_changed_only_by_a_site_admin(session, two_projects, change):
     project, other, root, boss, kim = two_projects
     with pytest.raises(PermissionDenied, match="it is a site admin's"):
-        CHANGES[change](session, root.id, project.id, "boss")
+        CHANGES[change](session, Actor.web(root.id), project.id, "boss")
     session.rollback()
-    CHANGES[change](session, boss.id, project.id, "amy")  # a site admin may change anyone
+    CHANGES[change](session, Actor.web(boss.id), project.id, "amy")  # a site admin may change anyone
 
 
 def test_a_password_reset_by_a_site_admin_works_and_a_refused_one_keeps_the_old_password(session, two_projects):
     project, other, root, boss, kim = two_projects
     with pytest.raises(PermissionDenied):
-        users.reset_password(session, root.id, project.id, "amy", "taken over now")
+        users.reset_password(session, Actor.web(root.id), project.id, "amy", "taken over now")
     session.rollback()
     assert auth.authenticate(session, "amy", PASSWORD).username == "amy"
-    users.reset_password(session, boss.id, project.id, "amy", "a brand new secret")
+    users.reset_password(session, Actor.web(boss.id), project.id, "amy", "a brand new secret")
     session.commit()
     assert auth.authenticate(session, "amy", "a brand new secret").username == "amy"
 
@@ -88,16 +89,16 @@ def test_an_admin_of_every_project_of_the_account_may_change_it(session, two_pro
     project, other, root, boss, kim = two_projects
     auth.set_role(session, root, other, "admin")
     session.commit()
-    users.set_active(session, root.id, project.id, "amy", False)
+    users.set_active(session, Actor.web(root.id), project.id, "amy", False)
     session.commit()
     assert not session.scalar(select(WebUser.is_active).where(WebUser.username == "amy"))
 
 
 def test_the_web_users_list_says_which_accounts_the_admin_cannot_change_and_why(session, two_projects):
     project, other, root, boss, kim = two_projects
-    rows = {r.username: r.locked for r in users.project_users(session, root.id, project.id)}
+    rows = {r.username: r.locked for r in users.project_users(session, Actor.web(root.id), project.id)}
     assert rows == {"amy": users.OTHER_PROJECT, "boss": users.SITE_ADMIN, "kim": "", "root": ""}
-    assert {r.locked for r in users.project_users(session, boss.id, project.id)} == {""}
+    assert {r.locked for r in users.project_users(session, Actor.web(boss.id), project.id)} == {""}
 
 
 def test_the_web_users_page_shows_the_reason_as_plain_text(db_url, session, two_projects):

@@ -20,6 +20,7 @@ import pytest
 from openpyxl import load_workbook
 
 from smschat.accounts import auth
+from smschat.accounts.actor import Actor
 from smschat.automation import surveys
 from smschat.log import exports
 from smschat.log.messagelog import COLUMNS, LogFilter
@@ -146,7 +147,7 @@ def test_command_line_export_runs_no_formula(db_url, log, tmp_path, fmt):
 
 def test_survey_answers_download_runs_no_formula(session, project):
     supervisor = auth.create_user(session, "sue", PASSWORD, project=project, role="supervisor")
-    survey = surveys.create_survey(session, supervisor.id, project.id, "Feedback", [
+    survey = surveys.create_survey(session, Actor.web(supervisor.id), project.id, "Feedback", [
         {"text": "=cmd|' /C calc'!A0", "kind": "text"},  # a question starting with = is still a header "Q1: …"
         {"text": "How many?", "kind": "number", "min": -10, "max": 10},
     ])
@@ -163,7 +164,7 @@ def test_survey_answers_download_runs_no_formula(session, project):
     session.commit()
 
     # What **Download answers (CSV)** on the Surveys page hands to the browser.
-    rows = read_csv(surveys.export_csv(session, supervisor.id, project.id, survey.id))
+    rows = read_csv(surveys.export_csv(session, Actor.web(supervisor.id), project.id, survey.id))
     assert_no_formula(rows, "survey answers")
     header, first, second = rows
     assert header[-2:] == ["Q1: =cmd|' /C calc'!A0", "Q2: How many?"]

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from smschat.accounts.actor import Actor
 from smschat.config import reload_settings
 from smschat.errors import PermissionDenied
 from smschat.messaging import simulator
@@ -125,9 +126,9 @@ def test_the_loopback_route_refuses_callers_from_other_machines(tmp_path, sessio
 def test_the_simulator_service_refuses_without_the_loopback_gateway(session, project, agent, marie, monkeypatch):
     monkeypatch.setenv("SMSCHAT_GATEWAY", "twilio")
     reload_settings()
-    calls = [lambda: simulator.numbers(session, agent.id, project.id),
-             lambda: simulator.thread(session, agent.id, project.id, "+17033996500"),
-             lambda: simulator.reply(session, agent.id, project.id, "+17033996500", "STOP")]
+    calls = [lambda: simulator.numbers(session, Actor.web(agent.id), project.id),
+             lambda: simulator.thread(session, Actor.web(agent.id), project.id, "+17033996500"),
+             lambda: simulator.reply(session, Actor.web(agent.id), project.id, "+17033996500", "STOP")]
     for call in calls:
         with pytest.raises(PermissionDenied, match="only with the loopback gateway"):
             call()

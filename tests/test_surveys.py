@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from smschat.accounts import projects
+from smschat.accounts.actor import Actor
 from smschat.automation import keywords, surveys
 from smschat.automation import runner as automation
 from smschat.chat import window as chat
@@ -23,9 +24,9 @@ QUESTIONS = [
 
 @pytest.fixture
 def survey(session, project, sam):
-    s = surveys.create_survey(session, sam.id, project.id, "Household", QUESTIONS, max_attempts=2, timeout_minutes=30)
-    keywords.create_keyword(session, sam.id, project.id, "survey", "Thanks, here come 3 questions.", survey_id=s.id)
-    keywords.create_keyword(session, sam.id, project.id, "clinic", "The clinic opens at 8am.")
+    s = surveys.create_survey(session, Actor.web(sam.id), project.id, "Household", QUESTIONS, max_attempts=2, timeout_minutes=30)
+    keywords.create_keyword(session, Actor.web(sam.id), project.id, "survey", "Thanks, here come 3 questions.", survey_id=s.id)
+    keywords.create_keyword(session, Actor.web(sam.id), project.id, "clinic", "The clinic opens at 8am.")
     session.commit()
     return s
 
@@ -58,7 +59,7 @@ def test_a_keyword_starts_a_survey_and_valid_answers_complete_it(session, projec
     sess = session.scalar(select(SurveySession))
     assert (sess.status, sess.origin) == ("completed", "keyword")
     assert sess.answers == {"0": "3", "1": "Yes", "2": "All good, thank you"}
-    columns, rows = surveys.export_rows(session, _sam_id(session), project.id, survey.id)
+    columns, rows = surveys.export_rows(session, Actor.web(_sam_id(session)), project.id, survey.id)
     assert columns[-3:] == [f"Q{i}: {q['text']}" for i, q in enumerate(QUESTIONS, 1)]
     assert rows[0][1:3] == ["marie", "+17033996500"] and rows[0][4:] == ["completed", "keyword", "3", "Yes",
                                                                         "All good, thank you"]
@@ -123,13 +124,13 @@ def test_survey_traffic_setting_filters_the_chat(session, project, marie, survey
 
 def test_survey_and_keyword_validation(session, project, sam):
     with pytest.raises(ValidationError, match="at least two choices"):
-        surveys.create_survey(session, sam.id, project.id, "Bad", [{"text": "Pick", "kind": "choice", "choices": ["a"]}])
+        surveys.create_survey(session, Actor.web(sam.id), project.id, "Bad", [{"text": "Pick", "kind": "choice", "choices": ["a"]}])
     with pytest.raises(ValidationError, match="min is greater than max"):
-        surveys.create_survey(session, sam.id, project.id, "Bad", [{"text": "N", "kind": "number", "min": 5, "max": 1}])
+        surveys.create_survey(session, Actor.web(sam.id), project.id, "Bad", [{"text": "N", "kind": "number", "min": 5, "max": 1}])
     with pytest.raises(ValidationError, match="reserved"):
-        keywords.create_keyword(session, sam.id, project.id, "stop", "bye")
+        keywords.create_keyword(session, Actor.web(sam.id), project.id, "stop", "bye")
     with pytest.raises(ValidationError, match="one word"):
-        keywords.create_keyword(session, sam.id, project.id, "two words", "x")
+        keywords.create_keyword(session, Actor.web(sam.id), project.id, "two words", "x")
 
 
 def test_stop_during_a_survey_is_not_an_answer(session, project, marie, survey):

@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from twilio.request_validator import RequestValidator
 
+from smschat.accounts.actor import Actor
 from smschat.chat import window as chat
 from smschat.config import reload_settings
 from smschat.messaging import outbox
@@ -169,9 +170,9 @@ def test_help_is_answered_with_the_projects_help_text(twilio_env, webhook_server
 def test_an_unknown_sender_is_kept_and_listed(twilio_env, webhook_server, session, project, agent, marie):
     assert _inbound(webhook_server, "who is this?", "SMunk", frm="+14155550123").status_code == 200
     session.rollback()
-    [row] = unknown_senders.list_unknown_senders(session, agent.id, project.id)
+    [row] = unknown_senders.list_unknown_senders(session, Actor.web(agent.id), project.id)
     assert (row.phone_number, row.messages, row.last_body) == ("+14155550123", 1, "who is this?")
-    [line] = unknown_senders.thread(session, agent.id, project.id, "+14155550123")
+    [line] = unknown_senders.thread(session, Actor.web(agent.id), project.id, "+14155550123")
     assert line.body == "who is this?"
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
 from smschat.accounts import audit, throttle
+from smschat.accounts.actor import OPERATOR, Actor
 from smschat.config import get_settings
 from smschat.errors import (
     AuthError,
@@ -73,7 +74,7 @@ def create_user(
     first_name: str = "",
     project: Project | None = None,
     role: str | Role | None = None,
-    actor_id: int | None = None,
+    actor: Actor = OPERATOR,
     site_admin: bool = False,
 ) -> WebUser:
     if not USERNAME_RE.match(username or ""):
@@ -85,20 +86,20 @@ def create_user(
                    is_site_admin=site_admin)
     session.add(user)
     session.flush()
-    _audit_user(session, "created", user, actor_id, project, **({"site_admin": True} if site_admin else {}))
+    _audit_user(session, "created", user, actor, project, **({"site_admin": True} if site_admin else {}))
     if project is not None:
-        set_role(session, user, project, role or Role.AGENT, actor_id=actor_id)
+        set_role(session, user, project, role or Role.AGENT, actor=actor)
     return user
 
 
-def _audit_user(session: Session, change: str, user: WebUser, actor_id: int | None, project: Project | None = None, **detail) -> None:
+def _audit_user(session: Session, change: str, user: WebUser, actor: Actor, project: Project | None = None, **detail) -> None:
     audit.record(
-        session, audit.USER_CHANGED, user_id=actor_id, project_id=project.id if project else None,
+        session, audit.USER_CHANGED, user_id=actor.user_id, project_id=project.id if project else None,
         detail={"user": user.username, "change": change, **detail},
     )
 
 
-def set_role(session: Session, user: WebUser, project: Project, role: str | Role, *, actor_id: int | None = None) -> Membership:
+def set_role(session: Session, user: WebUser, project: Project, role: str | Role, *, actor: Actor = OPERATOR) -> Membership:
     role = parse_role(str(role))
     membership = session.scalar(
         select(Membership).where(Membership.user_id == user.id, Membership.project_id == project.id)
@@ -109,7 +110,7 @@ def set_role(session: Session, user: WebUser, project: Project, role: str | Role
     else:
         membership.role = role.value
     session.flush()
-    _audit_user(session, "role", user, actor_id, project, role=role.value)
+    _audit_user(session, "role", user, actor, project, role=role.value)
     return membership
 
 
@@ -120,32 +121,32 @@ def get_user(session: Session, username: str) -> WebUser:
     return user
 
 
-def set_password(session: Session, username: str, password: str, *, actor_id: int | None = None) -> WebUser:
+def set_password(session: Session, username: str, password: str, *, actor: Actor = OPERATOR) -> WebUser:
     check_password(password, username)
     user = get_user(session, username)
     user.password_hash = hash_password(password)
     session.flush()
-    _audit_user(session, "password", user, actor_id)
+    _audit_user(session, "password", user, actor)
     return user
 
 
-def set_active(session: Session, username: str, active: bool, *, actor_id: int | None = None) -> WebUser:
+def set_active(session: Session, username: str, active: bool, *, actor: Actor = OPERATOR) -> WebUser:
     user = get_user(session, username)
     user.is_active = active
     if not active:
         # A disabled user is logged out everywhere at once.
         session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     session.flush()
-    _audit_user(session, "enabled" if active else "disabled", user, actor_id)
+    _audit_user(session, "enabled" if active else "disabled", user, actor)
     return user
 
 
-def set_site_admin(session: Session, username: str, site_admin: bool, *, actor_id: int | None = None) -> WebUser:
+def set_site_admin(session: Session, username: str, site_admin: bool, *, actor: Actor = OPERATOR) -> WebUser:
     """Grant or take back site-wide admin rights (the command line's `users site-admin`)."""
     user = get_user(session, username)
     user.is_site_admin = site_admin
     session.flush()
-    _audit_user(session, "site admin" if site_admin else "not site admin", user, actor_id)
+    _audit_user(session, "site admin" if site_admin else "not site admin", user, actor)
     return user
 
 

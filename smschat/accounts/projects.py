@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit, auth
-from smschat.accounts.access import ROLE_ACTIONS, Action, require
+from smschat.accounts.access import ROLE_ACTIONS, Action, checked, require
+from smschat.accounts.actor import OPERATOR, Actor
 from smschat.errors import NotFound, ProjectNotFound, ValidationError
 from smschat.models import ChatSettings, Membership, Project, Role
 from smschat.people.phones import to_e164, try_e164, validate_region
@@ -139,114 +140,119 @@ def _row(project: Project) -> ProjectRow:
                       list(project.sender_numbers or []))
 
 
-def _changed(session: Session, actor_id: int | None, project: Project, change: str, **detail) -> None:
-    audit.record(session, audit.PROJECT_CHANGED, user_id=actor_id, project_id=project.id,
+def _changed(session: Session, actor: Actor, project: Project, change: str, **detail) -> None:
+    audit.record(session, audit.PROJECT_CHANGED, user_id=actor.user_id, project_id=project.id,
                  detail={"project": project.slug, "change": change, **detail})
 
 
-def _managed(session: Session, actor_id: int | None, project_id: int) -> Project:
-    require(session, actor_id, project_id, Action.MANAGE_PROJECTS)
+def _managed(session: Session, actor: Actor, project_id: int) -> Project:
+    require(session, actor, project_id, Action.MANAGE_PROJECTS)
     return get_project(session, project_id)
 
 
-def managed_project(session: Session, actor_id: int | None, project_id: int) -> ProjectRow:
+def managed_project(session: Session, actor: Actor, project_id: int) -> ProjectRow:
     """One project as its admin sees it on the Projects page."""
-    return _row(_managed(session, actor_id, project_id))
+    return _row(_managed(session, actor, project_id))
 
 
-def managed_projects(session: Session, actor_id: int | None) -> list[ProjectRow]:
-    """The projects the acting user administers (the only ones the Projects page lists)."""
+def managed_projects(session: Session, actor: Actor) -> list[ProjectRow]:
+    """The projects the acting user administers (the only ones the Projects page lists); the
+    operator administers them all."""
 
+    if checked(actor).operator:
+        rows = session.scalars(select(Project).order_by(Project.name, Project.id))
+        return [_row(p) for p in rows]
     roles = [r.value for r in Role if Action.MANAGE_PROJECTS in ROLE_ACTIONS[r]]
     rows = session.scalars(
         select(Project)
         .join(Membership, Membership.project_id == Project.id)
-        .where(Membership.user_id == actor_id, Membership.role.in_(roles))
+        .where(Membership.user_id == actor.user_id, Membership.role.in_(roles))
         .order_by(Project.name, Project.id)
     )
     return [_row(p) for p in rows]
 
 
 def add_project(
-    session: Session, actor_id: int | None, current_project_id: int, slug: str, name: str, *,
+    session: Session, actor: Actor, current_project_id: int, slug: str, name: str, *,
     time_zone: str = "UTC", default_region: str = "US", sender_numbers: list[str] | None = None,
 ) -> ProjectRow:
     """An admin (of the project they are working in) creates a project and becomes its admin."""
 
-    require(session, actor_id, current_project_id, Action.MANAGE_PROJECTS)
+    require(session, actor, current_project_id, Action.MANAGE_PROJECTS)
     project = create_project(session, (slug or "").strip(), name, time_zone=time_zone,
                              default_region=default_region, sender_numbers=sender_numbers)
-    record_created(session, project, actor_id)
-    auth.set_role(session, auth.get_user_by_id(session, actor_id), project, "admin", actor_id=actor_id)
+    record_created(session, project, actor)
+    if not actor.operator:  # the command line names an admin itself (`projects add --admin`)
+        auth.set_role(session, auth.get_user_by_id(session, actor.user_id), project, "admin", actor=actor)
     return _row(project)
 
 
-def rename_project(session: Session, actor_id: int | None, project_id: int, name: str) -> ProjectRow:
-    project = _managed(session, actor_id, project_id)
+def rename_project(session: Session, actor: Actor, project_id: int, name: str) -> ProjectRow:
+    project = _managed(session, actor, project_id)
     new = (name or "").strip()
     if not new:
         raise ValidationError("A project needs a name.")
     if new != project.name:
-        _changed(session, actor_id, project, "name", old=project.name, new=new)
+        _changed(session, actor, project, "name", old=project.name, new=new)
         project.name = new
         session.flush()
     return _row(project)
 
 
-def set_time_zone(session: Session, actor_id: int | None, project_id: int, time_zone: str) -> ProjectRow:
-    project = _managed(session, actor_id, project_id)
+def set_time_zone(session: Session, actor: Actor, project_id: int, time_zone: str) -> ProjectRow:
+    project = _managed(session, actor, project_id)
     new = validate_time_zone((time_zone or "").strip())
     if new != project.time_zone:
-        _changed(session, actor_id, project, "time_zone", old=project.time_zone, new=new)
+        _changed(session, actor, project, "time_zone", old=project.time_zone, new=new)
         project.time_zone = new
         session.flush()
     return _row(project)
 
 
-def set_default_region(session: Session, actor_id: int | None, project_id: int, region: str) -> ProjectRow:
-    project = _managed(session, actor_id, project_id)
+def set_default_region(session: Session, actor: Actor, project_id: int, region: str) -> ProjectRow:
+    project = _managed(session, actor, project_id)
     new = validate_region(region)
     if new != project.default_region:
-        _changed(session, actor_id, project, "default_region", old=project.default_region, new=new)
+        _changed(session, actor, project, "default_region", old=project.default_region, new=new)
         project.default_region = new
         session.flush()
     return _row(project)
 
 
-def add_sender(session: Session, project: Project, number: str, *, actor_id: int | None = None) -> str:
+def add_sender(session: Session, project: Project, number: str, *, actor: Actor = OPERATOR) -> str:
     """Internal (the CLI; the page goes through add_sender_number): add and audit one number."""
     e164 = to_e164(number, project.default_region)
     _check_sender_free(session, e164, project.id)
     if e164 not in (project.sender_numbers or []):
         project.sender_numbers = [*(project.sender_numbers or []), e164]  # a new list: JSON columns track assignment
-        _changed(session, actor_id, project, "sender_added", number=e164)
+        _changed(session, actor, project, "sender_added", number=e164)
         session.flush()
     return e164
 
 
-def remove_sender(session: Session, project: Project, number: str, *, actor_id: int | None = None) -> str:
+def remove_sender(session: Session, project: Project, number: str, *, actor: Actor = OPERATOR) -> str:
     e164 = try_e164(number, project.default_region) or (number or "").strip()
     if e164 not in (project.sender_numbers or []):
         raise NotFound(f"{e164} is not a sender number of this project.")
     project.sender_numbers = [n for n in project.sender_numbers if n != e164]
-    _changed(session, actor_id, project, "sender_removed", number=e164)
+    _changed(session, actor, project, "sender_removed", number=e164)
     session.flush()
     return e164
 
 
-def record_created(session: Session, project: Project, actor_id: int | None = None) -> None:
-    _changed(session, actor_id, project, "created", name=project.name, time_zone=project.time_zone,
+def record_created(session: Session, project: Project, actor: Actor = OPERATOR) -> None:
+    _changed(session, actor, project, "created", name=project.name, time_zone=project.time_zone,
              default_region=project.default_region, sender_numbers=", ".join(project.sender_numbers))
 
 
-def add_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
+def add_sender_number(session: Session, actor: Actor, project_id: int, number: str) -> ProjectRow:
     """A number the project sends from (E.164); it may belong to no other project."""
-    project = _managed(session, actor_id, project_id)
-    add_sender(session, project, number, actor_id=actor_id)
+    project = _managed(session, actor, project_id)
+    add_sender(session, project, number, actor=actor)
     return _row(project)
 
 
-def remove_sender_number(session: Session, actor_id: int | None, project_id: int, number: str) -> ProjectRow:
-    project = _managed(session, actor_id, project_id)
-    remove_sender(session, project, number, actor_id=actor_id)
+def remove_sender_number(session: Session, actor: Actor, project_id: int, number: str) -> ProjectRow:
+    project = _managed(session, actor, project_id)
+    remove_sender(session, project, number, actor=actor)
     return _row(project)

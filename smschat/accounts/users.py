@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from smschat.accounts import audit, auth
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project
 from smschat.errors import PermissionDenied, UserNotFound
 from smschat.models import Membership, Role, WebUser
@@ -32,8 +33,12 @@ class UserRow:
     locked: str = ""  # why the acting admin cannot change this account ("" if they can)
 
 
-def _administered(session: Session, actor_id: int) -> tuple[bool, set[int]]:
-    """(is the actor a site admin, the projects they administer)."""
+def _administered(session: Session, actor: Actor) -> tuple[bool, set[int]]:
+    """(is the actor a site admin, the projects they administer). The operator at the command
+    line manages every account, as a site admin does."""
+    if actor.operator:
+        return True, set()
+    actor_id = actor.user_id
     site_admin = bool(session.scalar(select(WebUser.is_site_admin).where(WebUser.id == actor_id)))
     projects = set(session.scalars(
         select(Membership.project_id).where(Membership.user_id == actor_id, Membership.role == Role.ADMIN.value)))
@@ -50,10 +55,10 @@ def _locked(site_admin: bool, administered: set[int], target_site_admin: bool, t
     return ""
 
 
-def project_users(session: Session, actor_id: int, project_id: int) -> list[UserRow]:
+def project_users(session: Session, actor: Actor, project_id: int) -> list[UserRow]:
     """The project's web users, each with why the actor cannot change it, if so."""
-    require(session, actor_id, project_id, Action.MANAGE_USERS)
-    site_admin, administered = _administered(session, actor_id)
+    require(session, actor, project_id, Action.MANAGE_USERS)
+    site_admin, administered = _administered(session, actor)
     rows = session.execute(
         select(WebUser.id, WebUser.username, WebUser.first_name, Membership.role, WebUser.is_active,
                WebUser.is_site_admin)
@@ -84,11 +89,11 @@ def _member(session: Session, project_id: int, username: str) -> WebUser:
     return user
 
 
-def _changeable(session: Session, actor_id: int, project_id: int, username: str) -> WebUser:
+def _changeable(session: Session, actor: Actor, project_id: int, username: str) -> WebUser:
     """A member of the project whom the actor may change: PermissionDenied otherwise."""
-    require(session, actor_id, project_id, Action.MANAGE_USERS)
+    require(session, actor, project_id, Action.MANAGE_USERS)
     user = _member(session, project_id, username)
-    site_admin, administered = _administered(session, actor_id)
+    site_admin, administered = _administered(session, actor)
     target_projects = set(session.scalars(select(Membership.project_id).where(Membership.user_id == user.id)))
     reason = _locked(site_admin, administered, user.is_site_admin, target_projects)
     if reason:
@@ -96,35 +101,35 @@ def _changeable(session: Session, actor_id: int, project_id: int, username: str)
     return user
 
 
-def add_user(session: Session, actor_id: int, project_id: int, username: str, password: str, *,
+def add_user(session: Session, actor: Actor, project_id: int, username: str, password: str, *,
              first_name: str = "", role: str = "agent") -> WebUser:
-    require(session, actor_id, project_id, Action.MANAGE_USERS)
+    require(session, actor, project_id, Action.MANAGE_USERS)
     return auth.create_user(session, username, password, first_name=first_name,
-                            project=get_project(session, project_id), role=role, actor_id=actor_id)
+                            project=get_project(session, project_id), role=role, actor=actor)
 
 
-def change_role(session: Session, actor_id: int, project_id: int, username: str, role: str) -> None:
-    user = _changeable(session, actor_id, project_id, username)
-    auth.set_role(session, user, get_project(session, project_id), role, actor_id=actor_id)
+def change_role(session: Session, actor: Actor, project_id: int, username: str, role: str) -> None:
+    user = _changeable(session, actor, project_id, username)
+    auth.set_role(session, user, get_project(session, project_id), role, actor=actor)
 
 
-def set_active(session: Session, actor_id: int, project_id: int, username: str, active: bool) -> None:
-    auth.set_active(session, _changeable(session, actor_id, project_id, username).username, active, actor_id=actor_id)
+def set_active(session: Session, actor: Actor, project_id: int, username: str, active: bool) -> None:
+    auth.set_active(session, _changeable(session, actor, project_id, username).username, active, actor=actor)
 
 
-def reset_password(session: Session, actor_id: int, project_id: int, username: str, password: str) -> None:
-    auth.set_password(session, _changeable(session, actor_id, project_id, username).username, password,
-                      actor_id=actor_id)
+def reset_password(session: Session, actor: Actor, project_id: int, username: str, password: str) -> None:
+    auth.set_password(session, _changeable(session, actor, project_id, username).username, password,
+                      actor=actor)
 
 
-def audit_trail(session: Session, actor_id: int, project_id: int, *, limit: int = 200,
+def audit_trail(session: Session, actor: Actor, project_id: int, *, limit: int = 200,
                 action: str | None = None, username: str | None = None) -> list[audit.AuditRow]:
     """The project's audit trail, newest first, optionally one kind of event or one user's."""
-    require(session, actor_id, project_id, Action.VIEW_AUDIT)
+    require(session, actor, project_id, Action.VIEW_AUDIT)
     return audit.list_events(session, project_id, limit=limit, action=action, username=username)
 
 
-def audit_filters(session: Session, actor_id: int, project_id: int) -> tuple[list[str], list[str]]:
+def audit_filters(session: Session, actor: Actor, project_id: int) -> tuple[list[str], list[str]]:
     """(kinds of event, usernames) that occur in the project's trail."""
-    require(session, actor_id, project_id, Action.VIEW_AUDIT)
+    require(session, actor, project_id, Action.VIEW_AUDIT)
     return audit.filter_choices(session, project_id)

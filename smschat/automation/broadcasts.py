@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project, owned
 from smschat.automation import groups
 from smschat.automation.reminders import send_to_group
@@ -47,11 +48,11 @@ class BroadcastRow:
     skipped_opted_out: int
 
 
-def create_broadcast(session: Session, actor_id: int | None, project_id: int, name: str, body: str,
+def create_broadcast(session: Session, actor: Actor, project_id: int, name: str, body: str,
                      target: dict[str, Any], *, send_at: datetime | None = None, survey_id: int | None = None,
                      now: datetime | None = None) -> Broadcast:
     """Send now (send_at None or past: queued in this transaction) or schedule for later."""
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     now = now or utcnow()
     if not (name or "").strip():
         raise ValidationError("A broadcast needs a name.")
@@ -62,7 +63,7 @@ def create_broadcast(session: Session, actor_id: int | None, project_id: int, na
     broadcast = Broadcast(
         project_id=project_id, name=name.strip(), body=body or "", survey_id=survey_id,
         target=groups.validate_target(session, project_id, target), send_at=send_at or now,
-        status=SCHEDULED, recipients=0, skipped_opted_out=0, created_by_id=actor_id, created_at=now,
+        status=SCHEDULED, recipients=0, skipped_opted_out=0, created_by_id=actor.user_id, created_at=now,
     )
     session.add(broadcast)
     session.flush()
@@ -104,8 +105,8 @@ def send_due(session: Session, now: datetime | None = None, *, limit: int = 10) 
     return len(due)
 
 
-def cancel(session: Session, actor_id: int | None, project_id: int, broadcast_id: int) -> None:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+def cancel(session: Session, actor: Actor, project_id: int, broadcast_id: int) -> None:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     broadcast = owned(session, Broadcast, project_id, broadcast_id, "broadcast")
     if broadcast.status != SCHEDULED:
         raise ValidationError("Only a scheduled broadcast can be cancelled; this one has gone out.")
@@ -113,9 +114,9 @@ def cancel(session: Session, actor_id: int | None, project_id: int, broadcast_id
     session.flush()
 
 
-def list_broadcasts(session: Session, actor_id: int | None, project_id: int, *, limit: int = 100) -> list[BroadcastRow]:
+def list_broadcasts(session: Session, actor: Actor, project_id: int, *, limit: int = 100) -> list[BroadcastRow]:
     """Newest first, each with its progress counted from its messages."""
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     items = list(session.execute(
         select(Broadcast, Survey.name).outerjoin(Survey, Survey.id == Broadcast.survey_id)
         .where(Broadcast.project_id == project_id).order_by(Broadcast.id.desc()).limit(limit)

@@ -9,9 +9,16 @@ from typing import Any
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.errors import ValidationError
 from smschat.models import Contact, ContactKind, PhoneNumber
-from smschat.people.contacts import _eligible_phone, get_contact
+from smschat.people.contacts import (
+    ContactRow,
+    _eligible_phone,
+    _list_contacts,
+    get_contact,
+)
 
 TARGETS = {
     "contact": "One contact",
@@ -19,6 +26,13 @@ TARGETS = {
     "cases": "All cases",
     "case_property": "Cases with a property value",
 }
+
+
+def contact_choices(session: Session, actor: Actor, project_id: int, *, search: str | None = None,
+                    limit: int = 500) -> list[ContactRow]:
+    """The contacts an automation page offers as one recipient (the contacts list's rule)."""
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
+    return _list_contacts(session, project_id, search=search, limit=limit)
 
 
 def validate_target(session: Session, project_id: int, target: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import owned
 from smschat.automation import surveys
 from smschat.errors import ValidationError
@@ -49,9 +50,9 @@ def first_word(body: str) -> str:
     return words[0].upper() if words else ""
 
 
-def create_keyword(session: Session, actor_id: int | None, project_id: int, keyword: str, reply: str = "",
+def create_keyword(session: Session, actor: Actor, project_id: int, keyword: str, reply: str = "",
                    *, survey_id: int | None = None) -> Keyword:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     word = (keyword or "").strip().upper()
     if not _KEYWORD_RE.match(word):
         raise ValidationError("A keyword is one word: letters, digits, - or _.")
@@ -61,7 +62,7 @@ def create_keyword(session: Session, actor_id: int | None, project_id: int, keyw
         raise ValidationError(f"The keyword {word} already exists.")
     reply = (reply or "").strip()
     if survey_id is not None:
-        surveys.get_survey(session, project_id, survey_id)
+        owned(session, Survey, project_id, survey_id, "survey")  # another project's survey reads as missing
     elif not reply:
         raise ValidationError("A keyword needs a reply, or a survey to start.")
     if reply:
@@ -72,15 +73,15 @@ def create_keyword(session: Session, actor_id: int | None, project_id: int, keyw
     return kw
 
 
-def delete_keyword(session: Session, actor_id: int | None, project_id: int, keyword_id: int) -> None:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+def delete_keyword(session: Session, actor: Actor, project_id: int, keyword_id: int) -> None:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     kw = owned(session, Keyword, project_id, keyword_id, "keyword")
     session.delete(kw)
     session.flush()
 
 
-def list_keywords(session: Session, actor_id: int | None, project_id: int) -> list[KeywordRow]:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+def list_keywords(session: Session, actor: Actor, project_id: int) -> list[KeywordRow]:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     rows = session.execute(
         select(Keyword, Survey.name).outerjoin(Survey, Survey.id == Keyword.survey_id)
         .where(Keyword.project_id == project_id).order_by(Keyword.keyword)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project, owned
 from smschat.automation import delay, groups, schedule, surveys
 from smschat.errors import ValidationError
@@ -43,10 +44,10 @@ def _survey(session: Session, project_id: int, survey_id: int | None) -> Survey 
     return owned(session, Survey, project_id, survey_id, "survey")
 
 
-def create_reminder(session: Session, actor_id: int | None, project_id: int, name: str, body: str,
+def create_reminder(session: Session, actor: Actor, project_id: int, name: str, body: str,
                     target: dict[str, Any], when: dict[str, Any], *, survey_id: int | None = None,
                     now: datetime | None = None) -> Reminder:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     now = now or utcnow()
     project = get_project(session, project_id)
     if not (name or "").strip():
@@ -61,7 +62,7 @@ def create_reminder(session: Session, actor_id: int | None, project_id: int, nam
     reminder = Reminder(
         project_id=project_id, name=name.strip(), body=body or "", survey_id=survey_id,
         target=groups.validate_target(session, project_id, target), schedule=sched.to_json(),
-        active=True, next_due_at=first, created_by_id=actor_id, created_at=now,
+        active=True, next_due_at=first, created_by_id=actor.user_id, created_at=now,
     )
     session.add(reminder)
     session.flush()
@@ -72,10 +73,10 @@ def _get(session: Session, project_id: int, reminder_id: int) -> Reminder:
     return owned(session, Reminder, project_id, reminder_id, "reminder")
 
 
-def set_active(session: Session, actor_id: int | None, project_id: int, reminder_id: int, active: bool,
+def set_active(session: Session, actor: Actor, project_id: int, reminder_id: int, active: bool,
                *, now: datetime | None = None) -> Reminder:
     """Pause, or resume from now on (slots passed while paused are not sent)."""
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     reminder = _get(session, project_id, reminder_id)
     reminder.active = active
     if active:
@@ -98,14 +99,14 @@ def reschedule(session: Session, project_id: int, now: datetime | None = None) -
     return count
 
 
-def delete_reminder(session: Session, actor_id: int | None, project_id: int, reminder_id: int) -> None:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+def delete_reminder(session: Session, actor: Actor, project_id: int, reminder_id: int) -> None:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     session.delete(_get(session, project_id, reminder_id))
     session.flush()
 
 
-def list_reminders(session: Session, actor_id: int | None, project_id: int) -> list[ReminderRow]:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+def list_reminders(session: Session, actor: Actor, project_id: int) -> list[ReminderRow]:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     rows = session.execute(
         select(Reminder, Survey.name).outerjoin(Survey, Survey.id == Reminder.survey_id)
         .where(Reminder.project_id == project_id).order_by(Reminder.id)
@@ -177,11 +178,11 @@ class CalendarRow:
     messages: int
 
 
-def calendar(session: Session, actor_id: int | None, project_id: int, *, days: int = 30,
+def calendar(session: Session, actor: Actor, project_id: int, *, days: int = 30,
              now: datetime | None = None) -> list[CalendarRow]:
     """What is scheduled to go out on each local day from today on: per reminder (and scheduled
     broadcast), its times and how many messages (slots x current recipients)."""
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     now = now or utcnow()
     project = get_project(session, project_id)
     tz = ZoneInfo(project.time_zone)

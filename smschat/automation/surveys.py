@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project, owned
 from smschat.automation import delay
 from smschat.errors import ValidationError
@@ -119,9 +120,9 @@ class SurveyRow:
     completed: int
 
 
-def create_survey(session: Session, actor_id: int | None, project_id: int, name: str,
+def create_survey(session: Session, actor: Actor, project_id: int, name: str,
                   questions: list[dict[str, Any]], *, max_attempts: int = 3, timeout_minutes: int = 60) -> Survey:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     name = (name or "").strip()
     if not name:
         raise ValidationError("A survey needs a name.")
@@ -138,12 +139,30 @@ def create_survey(session: Session, actor_id: int | None, project_id: int, name:
     return survey
 
 
-def get_survey(session: Session, project_id: int, survey_id: int) -> Survey:
+def _get_survey(session: Session, project_id: int, survey_id: int) -> Survey:
+    """Internal (unchecked, an ORM object): pages read a survey through survey_detail."""
     return owned(session, Survey, project_id, survey_id, "survey")
 
 
-def list_surveys(session: Session, actor_id: int | None, project_id: int) -> list[SurveyRow]:
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+@dataclass(frozen=True)
+class SurveyDetail:
+    id: int
+    name: str
+    questions: list[dict[str, Any]]  # as validate_questions stores them (text, kind, choices, min, max)
+    max_attempts: int
+    timeout_minutes: int
+
+
+def survey_detail(session: Session, actor: Actor, project_id: int, survey_id: int) -> SurveyDetail:
+    """One survey of the project as the Surveys page shows it (its questions)."""
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
+    survey = _get_survey(session, project_id, survey_id)
+    return SurveyDetail(survey.id, survey.name, [dict(q) for q in survey.questions], survey.max_attempts,
+                        survey.timeout_minutes)
+
+
+def list_surveys(session: Session, actor: Actor, project_id: int) -> list[SurveyRow]:
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     counts = {
         sid: (total, done)
         for sid, total, done in session.execute(
@@ -240,10 +259,10 @@ def expire_sessions(session: Session, now: datetime | None = None) -> int:
     return result.rowcount or 0
 
 
-def export_rows(session: Session, actor_id: int | None, project_id: int, survey_id: int) -> tuple[list[str], list[list[Any]]]:
+def export_rows(session: Session, actor: Actor, project_id: int, survey_id: int) -> tuple[list[str], list[list[Any]]]:
     """(columns, rows): one row per session, one column per question (the answers as stored)."""
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
-    survey = get_survey(session, project_id, survey_id)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
+    survey = _get_survey(session, project_id, survey_id)
     columns = ["Session", "Contact", "Phone Number", "Started (UTC)", "Status", "Started by"] + [
         f"Q{i}: {q['text']}" for i, q in enumerate(survey.questions, 1)]
     rows = []
@@ -258,22 +277,22 @@ def export_rows(session: Session, actor_id: int | None, project_id: int, survey_
     return columns, rows
 
 
-def export_csv(session: Session, actor_id: int | None, project_id: int, survey_id: int) -> bytes:
+def export_csv(session: Session, actor: Actor, project_id: int, survey_id: int) -> bytes:
     """The answers table as a CSV file (what **Download answers (CSV)** hands out), formula-guarded."""
 
-    columns, rows = export_rows(session, actor_id, project_id, survey_id)
+    columns, rows = export_rows(session, actor, project_id, survey_id)
     return csv_bytes(columns, rows)
 
 
-def start_for_contact(session: Session, actor_id: int | None, project_id: int, survey_id: int, contact_id: int) -> SurveySession:
+def start_for_contact(session: Session, actor: Actor, project_id: int, survey_id: int, contact_id: int) -> SurveySession:
     """A supervisor starts a survey for one contact by hand."""
 
-    require(session, actor_id, project_id, Action.MANAGE_AUTOMATION)
+    require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     contact = get_contact(session, project_id, contact_id)
     phone = primary_phone(session, contact)
     if phone is None or phone.opted_out:
         raise ValidationError(f"{contact.name} has no number that can receive SMS.")
-    return start_survey(session, get_project(session, project_id), contact, get_survey(session, project_id, survey_id),
+    return start_survey(session, get_project(session, project_id), contact, _get_survey(session, project_id, survey_id),
                         origin="manual", phone_number=phone.e164)
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_chat_settings, get_project
 from smschat.chat import presence, reads
 from smschat.chat.timefmt import format_timestamp, range_start
@@ -16,9 +17,9 @@ from smschat.errors import MessageNotFound
 from smschat.messaging import outbox
 from smschat.models import Contact, Direction, Message, Project, WebUser, Workflow
 from smschat.people.contacts import (
+    _list_contacts,
     display_name,
     get_contact,
-    list_contacts,
     primary_phone,
 )
 
@@ -214,13 +215,13 @@ class Window:
     opted_out: bool  # the number replied STOP: nothing can be sent until START
 
 
-def _checked_contact(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> Contact:
-    require(session, actor_id, project_id, Action.CHAT)
+def _checked_contact(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> Contact:
+    require(session, actor, project_id, Action.CHAT)
     return get_contact(session, project_id, contact_id)
 
 
-def open_window(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> Window:
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
+def open_window(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> Window:
+    contact = _checked_contact(session, actor, project_id, contact_id)
     settings = get_chat_settings(session, project_id)
     return Window(
         contact_id=contact.id,
@@ -228,67 +229,68 @@ def open_window(session: Session, actor_id: int | None, project_id: int, contact
         counter_threshold=settings.message_counter_threshold,
         template=settings.chat_template,
         opened_at=latest_id(session, project_id, contact.id),
-        unread_after=reads.last_read_id(session, project_id, actor_id, contact.id),
+        unread_after=reads.last_read_id(session, project_id, actor.user_id, contact.id),
         opted_out=bool((phone := primary_phone(session, contact)) and phone.opted_out),
     )
 
 
-def find_contacts(session: Session, actor_id: int | None, project_id: int, search: str | None, *, limit: int = 50):
+def find_contacts(session: Session, actor: Actor, project_id: int, search: str | None, *, limit: int = 50):
     """The contact picker of the Chat page (no contact in the address yet)."""
 
-    require(session, actor_id, project_id, Action.CHAT)
-    return list_contacts(session, project_id, search=search, limit=limit)
+    require(session, actor, project_id, Action.CHAT)
+    return _list_contacts(session, project_id, search=search, limit=limit)
 
 
-def window_history(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, **kwargs) -> list[ChatLine]:
+def window_history(session: Session, actor: Actor, project_id: int, contact_id: int | str, **kwargs) -> list[ChatLine]:
     """`get_history` for the acting user (same keyword arguments)."""
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    contact = _checked_contact(session, actor, project_id, contact_id)
     return get_history(session, project_id, contact.id, **kwargs)
 
 
-def window_statuses(session: Session, actor_id: int | None, project_id: int, message_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    require(session, actor_id, project_id, Action.CHAT)
+def window_statuses(session: Session, actor: Actor, project_id: int, message_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    require(session, actor, project_id, Action.CHAT)
     return statuses(session, project_id, message_ids)
 
 
-def window_counter(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, after_id: int) -> int:
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
+def window_counter(session: Session, actor: Actor, project_id: int, contact_id: int | str, after_id: int) -> int:
+    contact = _checked_contact(session, actor, project_id, contact_id)
     return count_since(session, project_id, contact.id, after_id)
 
 
-def reset_counter(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> int:
+def reset_counter(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> int:
     """Where the Message Counter starts again (Reset)."""
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
+    contact = _checked_contact(session, actor, project_id, contact_id)
     return latest_id(session, project_id, contact.id)
 
 
-def read_up_to(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, up_to_id: int) -> int:
+def read_up_to(session: Session, actor: Actor, project_id: int, contact_id: int | str, up_to_id: int) -> int:
     """The open window marks what it shows as read, for the acting user."""
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
-    return reads.mark_read(session, project_id, actor_id, contact.id, up_to_id)
+    contact = _checked_contact(session, actor, project_id, contact_id)
+    return reads.mark_read(session, project_id, actor.web_user_id(), contact.id, up_to_id)
 
 
-def mark_unread(session: Session, actor_id: int | None, project_id: int, contact_id: int | str) -> None:
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
-    reads.mark_unread(session, project_id, actor_id, contact.id)
+def mark_unread(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> None:
+    contact = _checked_contact(session, actor, project_id, contact_id)
+    reads.mark_unread(session, project_id, actor.web_user_id(), contact.id)
 
 
-def viewing(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, *, within_seconds: float = 10) -> list[str]:
+def viewing(session: Session, actor: Actor, project_id: int, contact_id: int | str, *, within_seconds: float = 10) -> list[str]:
     """Note that the acting user has this chat open; the others who have it open too."""
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
-    presence.touch(session, project_id, actor_id, contact.id)
-    return presence.others_viewing(session, project_id, actor_id, contact.id, within_seconds=within_seconds)
+    contact = _checked_contact(session, actor, project_id, contact_id)
+    user_id = actor.web_user_id()
+    presence.touch(session, project_id, user_id, contact.id)
+    return presence.others_viewing(session, project_id, user_id, contact.id, within_seconds=within_seconds)
 
 
-def send(session: Session, actor_id: int | None, project_id: int, contact_id: int | str, body: str) -> Message:
+def send(session: Session, actor: Actor, project_id: int, contact_id: int | str, body: str) -> Message:
     """Send a chat message as the acting user (the sender is never taken from the caller)."""
-    contact = _checked_contact(session, actor_id, project_id, contact_id)
-    return send_chat_message(session, project_id, contact.id, actor_id, body)
+    contact = _checked_contact(session, actor, project_id, contact_id)
+    return send_chat_message(session, project_id, contact.id, actor.web_user_id(), body)
 
 
-def retry(session: Session, actor_id: int | None, project_id: int, message_id: int | str) -> Message:
+def retry(session: Session, actor: Actor, project_id: int, message_id: int | str) -> Message:
     """Retry a failed, undelivered or unknown message of this project (the Retry button)."""
-    require(session, actor_id, project_id, Action.CHAT)
+    require(session, actor, project_id, Action.CHAT)
     try:
         mid = int(message_id)
     except (TypeError, ValueError):

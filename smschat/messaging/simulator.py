@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project
 from smschat.chat import window as chat
 from smschat.config import get_settings
@@ -33,15 +34,15 @@ def available() -> bool:
     return get_settings().gateway == "loopback"
 
 
-def _require(session: Session, actor_id: int | None, project_id: int) -> None:
+def _require(session: Session, actor: Actor, project_id: int) -> None:
     if not available():
         raise PermissionDenied(UNAVAILABLE)
-    require(session, actor_id, project_id, Action.SIMULATE)
+    require(session, actor, project_id, Action.SIMULATE)
 
 
-def numbers(session: Session, actor_id: int | None, project_id: int) -> list[tuple[str, str, int]]:
+def numbers(session: Session, actor: Actor, project_id: int) -> list[tuple[str, str, int]]:
     """(number, contact name, contact id) for every number in the project."""
-    _require(session, actor_id, project_id)
+    _require(session, actor, project_id)
     return contacts.phone_numbers(session, project_id)
 
 
@@ -55,14 +56,14 @@ def _own_number(session: Session, project_id: int, number: str) -> str:
     return e164
 
 
-def thread(session: Session, actor_id: int | None, project_id: int, number: str, *, limit: int = 100) -> list[chat.ChatLine]:
+def thread(session: Session, actor: Actor, project_id: int, number: str, *, limit: int = 100) -> list[chat.ChatLine]:
     """What this phone has seen."""
-    _require(session, actor_id, project_id)
+    _require(session, actor, project_id)
     return chat.phone_thread(session, project_id, _own_number(session, project_id, number), limit=limit)
 
 
-def reply(session: Session, actor_id: int | None, project_id: int, number: str, body: str) -> inbound.InboundResult:
+def reply(session: Session, actor: Actor, project_id: int, number: str, body: str) -> inbound.InboundResult:
     """The contact answers: the same inbound path a gateway's webhook takes."""
-    _require(session, actor_id, project_id)
+    _require(session, actor, project_id)
     e164 = _own_number(session, project_id, number)
     return inbound.receive_sms(session, get_project(session, project_id), e164, body, gateway="simulator")

@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_chat_settings, get_project
 from smschat.chat.reads import unread_counts
 from smschat.chat.timefmt import today_start
@@ -289,7 +290,7 @@ def _list_query(project_id: int, search: str | None, kind: str | None, unread_on
     )
 
 
-def list_contacts(
+def _list_contacts(
     session: Session,
     project_id: int,
     *,
@@ -378,17 +379,17 @@ class ContactPage:
     unread: dict[int, int]  # unread count per contact id on this page, for the acting user
 
 
-def overview(session: Session, actor_id: int | None, project_id: int, now: datetime | None = None) -> Summary:
+def overview(session: Session, actor: Actor, project_id: int, now: datetime | None = None) -> Summary:
     """The figures above the list, for the acting user."""
 
-    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    require(session, actor, project_id, Action.VIEW_CONTACTS)
     mode = get_chat_settings(session, project_id).read_mode
-    return summary(session, project_id, actor_id, mode, get_project(session, project_id).time_zone, now)
+    return summary(session, project_id, actor.user_id, mode, get_project(session, project_id).time_zone, now)
 
 
 def browse(
     session: Session,
-    actor_id: int | None,
+    actor: Actor,
     project_id: int,
     *,
     search: str | None = None,
@@ -400,11 +401,11 @@ def browse(
 ) -> ContactPage:
     """One page of the contacts list with the acting user's unread counts."""
 
-    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    require(session, actor, project_id, Action.VIEW_CONTACTS)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    unread_for = (actor_id, get_chat_settings(session, project_id).read_mode) if unread_only else None
+    unread_for = (actor.user_id, get_chat_settings(session, project_id).read_mode) if unread_only else None
     total = count_contacts(session, project_id, search=search, kind=kind, unread_only_for=unread_for)
     page = max(0, min(int(page), max(0, -(-total // page_size) - 1)))
-    rows = list_contacts(session, project_id, search=search, kind=kind, unread_only_for=unread_for, sort=sort,
+    rows = _list_contacts(session, project_id, search=search, kind=kind, unread_only_for=unread_for, sort=sort,
                          limit=page_size, offset=page * page_size)
-    return ContactPage(rows, total, page, unread_counts(session, project_id, actor_id, [r.id for r in rows]))
+    return ContactPage(rows, total, page, unread_counts(session, project_id, actor.user_id, [r.id for r in rows]))

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project
 from smschat.errors import SmsChatError, ValidationError
 from smschat.models import Contact, ContactKind, PhoneNumber, Project
@@ -44,12 +45,12 @@ class ImportReport:
 
 
 def add_contact(
-    session: Session, actor_id: int, project_id: int, kind: str, name: str, phone: str, *,
+    session: Session, actor: Actor, project_id: int, kind: str, name: str, phone: str, *,
     username: str | None = None, first_name: str | None = None, case_properties: dict | None = None,
     send_verification: bool = False,
 ) -> Contact:
     """Add one mobile worker or case with its number; optionally ask a worker to verify it."""
-    require(session, actor_id, project_id, Action.MANAGE_CONTACTS)
+    require(session, actor, project_id, Action.MANAGE_CONTACTS)
     project = get_project(session, project_id)
     contact = create_contact(session, project, kind, name, username=username, first_name=first_name,
                              case_properties=case_properties)
@@ -59,10 +60,10 @@ def add_contact(
     return contact
 
 
-def start_verification(session: Session, actor_id: int, project_id: int, contact_id: int):
+def start_verification(session: Session, actor: Actor, project_id: int, contact_id: int):
     """Send the welcome question to a mobile worker's unverified number."""
 
-    require(session, actor_id, project_id, Action.MANAGE_CONTACTS)
+    require(session, actor, project_id, Action.MANAGE_CONTACTS)
     project = get_project(session, project_id)
     contact = get_contact(session, project_id, contact_id)
     phone = primary_phone(session, contact)
@@ -73,8 +74,8 @@ def start_verification(session: Session, actor_id: int, project_id: int, contact
     return verification.start(session, project, contact, phone)
 
 
-def unverified_workers(session: Session, actor_id: int, project_id: int, limit: int = 200) -> list[tuple[int, str, str]]:
-    require(session, actor_id, project_id, Action.MANAGE_CONTACTS)
+def unverified_workers(session: Session, actor: Actor, project_id: int, limit: int = 200) -> list[tuple[int, str, str]]:
+    require(session, actor, project_id, Action.MANAGE_CONTACTS)
     rows = session.execute(
         select(Contact.id, Contact.name, PhoneNumber.e164)
         .join(PhoneNumber, PhoneNumber.contact_id == Contact.id)
@@ -86,14 +87,13 @@ def unverified_workers(session: Session, actor_id: int, project_id: int, limit: 
     return [tuple(r) for r in rows]
 
 
-def import_csv(session: Session, actor_id: int | None, project_id: int, text: str | Iterable[str]) -> ImportReport:
+def import_csv(session: Session, actor: Actor, project_id: int, text: str | Iterable[str]) -> ImportReport:
     """Import rows; a bad row is reported with its line number and the others still import.
 
     A row is matched to an existing contact by its phone number, so importing the same
-    file again changes nothing. `actor_id` None: the command line (an operator's shell).
+    file again changes nothing. The command line imports as the operator.
     """
-    if actor_id is not None:
-        require(session, actor_id, project_id, Action.MANAGE_CONTACTS)
+    require(session, actor, project_id, Action.MANAGE_CONTACTS)
     project = get_project(session, project_id)
     reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text)
     headers = [h.strip().lower() for h in (reader.fieldnames or [])]

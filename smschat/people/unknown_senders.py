@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
+from smschat.accounts.actor import Actor
 from smschat.chat.window import ChatLine, phone_thread
 from smschat.errors import NotFound
 from smschat.models import Direction, Message
@@ -22,9 +23,9 @@ class UnknownSender:
     last_body: str
 
 
-def list_unknown_senders(session: Session, actor_id: int | None, project_id: int, *, limit: int = 200) -> list[UnknownSender]:
+def list_unknown_senders(session: Session, actor: Actor, project_id: int, *, limit: int = 200) -> list[UnknownSender]:
     """Numbers that wrote to us without being a contact, newest first (a partial index serves it)."""
-    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    require(session, actor, project_id, Action.VIEW_CONTACTS)
     unknown = (Message.project_id == project_id, Message.direction == Direction.IN.value, Message.contact_id.is_(None))
     per_number = (
         select(Message.phone_number, func.count().label("n"), func.max(Message.id).label("last_id"))
@@ -41,10 +42,10 @@ def list_unknown_senders(session: Session, actor_id: int | None, project_id: int
     return [UnknownSender(number, n, at, body) for number, n, at, body in rows]
 
 
-def thread(session: Session, actor_id: int | None, project_id: int, e164: str, *, limit: int = 100) -> list[ChatLine]:
+def thread(session: Session, actor: Actor, project_id: int, e164: str, *, limit: int = 100) -> list[ChatLine]:
     """Everything to and from one unknown number, oldest first; the same refusal for a number
     that never wrote and one that is a contact's."""
-    require(session, actor_id, project_id, Action.VIEW_CONTACTS)
+    require(session, actor, project_id, Action.VIEW_CONTACTS)
     unknown = session.scalar(select(Message.id).where(
         Message.project_id == project_id, Message.phone_number == e164, Message.contact_id.is_(None),
         Message.direction == Direction.IN.value).limit(1))
