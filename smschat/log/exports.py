@@ -21,9 +21,7 @@ from sqlalchemy.orm import Session
 from smschat.accounts import audit
 from smschat.accounts.access import Action
 from smschat.accounts.actor import Actor
-from smschat.accounts.actor_shim import (
-    require,  # TEMPORARY: smschat.accounts.access at merge
-)
+from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.db import session_scope
 from smschat.errors import ValidationError
 from smschat.log import spreadsheet

@@ -16,9 +16,7 @@ from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action
 from smschat.accounts.actor import Actor
-from smschat.accounts.actor_shim import (
-    require,  # TEMPORARY: smschat.accounts.access at merge
-)
+from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.log import charts as _charts
 from smschat.log import dialect, query
 from smschat.log.charts import LogCharts
