@@ -26,15 +26,17 @@ TARGET_MB = 300
 
 def child(mode: str, url: str, project_id: int, out: str) -> None:
     """Runs in its own process: one export, then {"rows", "seconds", "peak_mb"} on stdout."""
+    from smschat.accounts.actor import OPERATOR
     from smschat.db import session_scope
-    from smschat.log.messagelog import COMMAND_LINE, LogFilter
+    from smschat.log.filter import LogFilter
 
     started = time.perf_counter()
     with session_scope(url, readonly=True) as session:
         if mode == "pandas":
             import pandas as pd
 
-            from smschat.log.messagelog import COLUMNS, build_query
+            from smschat.log.columns import COLUMNS
+            from smschat.log.query import build_query
             from smschat.models import Message
 
             statement = build_query(session, project_id, LogFilter()).select().order_by(Message.created_at, Message.id)
@@ -45,7 +47,7 @@ def child(mode: str, url: str, project_id: int, out: str) -> None:
         else:
             from smschat.log.exports import write_export
 
-            rows = write_export(session, COMMAND_LINE, project_id, LogFilter(), mode, out).rows
+            rows = write_export(session, OPERATOR, project_id, LogFilter(), mode, out).rows
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     peak_mb = usage.ru_maxrss / 1024  # KiB on Linux

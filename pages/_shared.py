@@ -11,6 +11,7 @@ from html import escape
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from smschat.accounts.actor import Actor
 from smschat.errors import SmsChatError
 
 
@@ -99,10 +100,10 @@ def on_script_error(exc: Exception) -> bool:
     return True  # never Streamlit's own traceback box
 
 
-def _actor():
-    """What the services are told about who acts. (Becomes an Actor value when every service
-    takes one; pages never build it themselves.)"""
-    return st.session_state["viewer"]["user_id"]
+def _actor() -> Actor:
+    """What the services are told about who acts: the logged-in web user (pages never build
+    it themselves)."""
+    return Actor.web(st.session_state["viewer"]["user_id"])
 
 
 def read(fn, *args, where=None, **kwargs):

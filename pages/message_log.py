@@ -13,9 +13,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, notice, viewer
+from pages._shared import _actor, notice, read, viewer
 from smschat.config import get_settings
-from smschat.db import session_scope
+from smschat.errors import SmsChatError
 from smschat.log import exports, messagelog
 from smschat.log.messagelog import (
     COLUMNS,
@@ -57,15 +57,9 @@ c5, c6, c7, c8 = st.columns([3, 2, 3, 3])
 text = c5.text_input("Search messages", key="log_text", placeholder="Text in the message")
 contact_search = c6.text_input("Find a contact", key="log_contact_search", placeholder="Name or number")
 
-contact_options: list[tuple[int | None, str]] = [(None, "All contacts")]
-user_options: list[tuple[int | None, str]] = [(None, "All web users")]
-allowed = False
-with banner_errors(), session_scope(readonly=True) as session:
-    contact_options += messagelog.contact_choices(session, me.user_id, me.project_id, contact_search)
-    user_options += messagelog.user_choices(session, me.user_id, me.project_id)
-    allowed = True
-if not allowed:  # the banner said why (e.g. the role cannot view the log)
-    st.stop()
+# A role that cannot view the log stops here, with the reason.
+contact_options = [(None, "All contacts"), *read(messagelog.contact_choices, me.project_id, contact_search)]
+user_options = [(None, "All web users"), *read(messagelog.user_choices, me.project_id)]
 contact = c7.selectbox("Contact", contact_options, format_func=lambda o: o[1], key="log_contact")
 web_user = c8.selectbox("Web user (sent by)", user_options, format_func=lambda o: o[1], key="log_user")
 
@@ -75,14 +69,14 @@ until = (dates[1] if len(dates) > 1 else dates[0]) + timedelta(days=1) if dates 
 labels_to_workflow = {v: k for k, v in WORKFLOW_LABELS.items()}
 labels_to_direction = {v: k for k, v in DIRECTION_LABELS.items()}
 
-filt = None
-with banner_errors():
+try:
     filt = LogFilter(
         since=since, until=until, direction=labels_to_direction.get(direction_label),
         workflows=tuple(labels_to_workflow[t] for t in type_labels), statuses=tuple(statuses),
         contact_id=contact[0] if contact else None, user_id=web_user[0] if web_user else None, text=text,
     )
-if filt is None:
+except SmsChatError as exc:
+    notice("error", str(exc))
     st.stop()
 
 # --- count and charts -------------------------------------------------------------------------
@@ -92,15 +86,11 @@ if filt is None:
 def _charts(user_id: int, project_id: int, filt: LogFilter) -> messagelog.LogCharts:
     # Aggregates over possibly millions of rows: one minute old is fresh enough for a chart.
     # Keyed by user too, so the role check inside ran for this very user.
-    with session_scope(readonly=True) as session:
-        return messagelog.charts(session, user_id, project_id, filt)
+    return read(messagelog.charts, project_id, filt)
 
 
-total, chart_data = 0, None
-with banner_errors(), session_scope(readonly=True) as session:
-    total = messagelog.count(session, me.user_id, me.project_id, filt)
-with banner_errors():
-    chart_data = _charts(me.user_id, me.project_id, filt)
+total = read(messagelog.count, me.project_id, filt)
+chart_data = _charts(me.user_id, me.project_id, filt)
 notice("subheader", f"{total:,} message matches the filter" if total == 1 else f"{total:,} messages match the filter")
 
 
@@ -124,41 +114,40 @@ def _chart(frame: pd.DataFrame, chart: alt.Chart) -> None:
         st.altair_chart(chart, width="stretch")
 
 
-if chart_data is not None:
-    per_day, by_type, delivery, response = st.tabs(
-        ["Messages per day", "By type", "Delivery rate", "Time to first reply"])
-    with per_day:
-        frame = pd.DataFrame(chart_data.per_day_direction, columns=["day", "Direction", "Messages"])
-        _chart(frame, alt.Chart(frame).mark_bar().encode(
-            DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Direction:N"),
-            tooltip=["day", "Direction", "Messages"]).properties(height=280))
-    with by_type:
-        frame = pd.DataFrame(chart_data.per_day_type, columns=["day", "Type", "Messages"])
-        _chart(frame, alt.Chart(frame).mark_bar().encode(
-            DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Type:N"),
-            tooltip=["day", "Type", "Messages"]).properties(height=280))
-    with delivery:
-        frame = pd.DataFrame(chart_data.delivery, columns=["day", "Delivered", "Outgoing", "Delivery rate"])
-        st.caption("Delivered ÷ outgoing messages with an outcome (sent, delivered, undelivered, failed, unknown).")
-        _chart(frame, alt.Chart(frame).mark_line(point=True).encode(
-            DAY, alt.Y("Delivery rate:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-            tooltip=["day", "Delivered", "Outgoing", alt.Tooltip("Delivery rate:Q", format=".1%")]
-        ).properties(height=280))
-    with response:
-        st.caption("From a contact's first message to the first reply by a web user, in minutes "
-                   "(uses the date range, contact and web user filters).")
-        frame = pd.DataFrame(chart_data.response_by_day, columns=["day", "Replies", "Median", "90th percentile"])
-        long = frame.melt(id_vars=["day", "Replies"], var_name="Measure", value_name="seconds")
-        long["Minutes"] = long["seconds"] / 60
-        _chart(long, alt.Chart(long).mark_line(point=True).encode(
-            DAY, alt.Y("Minutes:Q"), alt.Color("Measure:N"),
-            tooltip=["day", "Measure", alt.Tooltip("Minutes:Q", format=".1f"), "Replies"]).properties(height=240))
-        users = pd.DataFrame(chart_data.response_by_user, columns=["Web user", "Replies", "Median", "90th percentile"])
-        long = users.melt(id_vars=["Web user", "Replies"], var_name="Measure", value_name="seconds")
-        long["Minutes"] = long["seconds"] / 60
-        _chart(long, alt.Chart(long).mark_bar().encode(
-            alt.Y("Web user:N"), alt.X("Minutes:Q"), alt.Color("Measure:N"), alt.YOffset("Measure:N"),
-            tooltip=["Web user", "Measure", alt.Tooltip("Minutes:Q", format=".1f"), "Replies"]))
+per_day, by_type, delivery, response = st.tabs(
+    ["Messages per day", "By type", "Delivery rate", "Time to first reply"])
+with per_day:
+    frame = pd.DataFrame(chart_data.per_day_direction, columns=["day", "Direction", "Messages"])
+    _chart(frame, alt.Chart(frame).mark_bar().encode(
+        DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Direction:N"),
+        tooltip=["day", "Direction", "Messages"]).properties(height=280))
+with by_type:
+    frame = pd.DataFrame(chart_data.per_day_type, columns=["day", "Type", "Messages"])
+    _chart(frame, alt.Chart(frame).mark_bar().encode(
+        DAY, alt.Y("Messages:Q", stack=True, axis=COUNT_AXIS), alt.Color("Type:N"),
+        tooltip=["day", "Type", "Messages"]).properties(height=280))
+with delivery:
+    frame = pd.DataFrame(chart_data.delivery, columns=["day", "Delivered", "Outgoing", "Delivery rate"])
+    st.caption("Delivered ÷ outgoing messages with an outcome (sent, delivered, undelivered, failed, unknown).")
+    _chart(frame, alt.Chart(frame).mark_line(point=True).encode(
+        DAY, alt.Y("Delivery rate:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
+        tooltip=["day", "Delivered", "Outgoing", alt.Tooltip("Delivery rate:Q", format=".1%")]
+    ).properties(height=280))
+with response:
+    st.caption("From a contact's first message to the first reply by a web user, in minutes "
+               "(uses the date range, contact and web user filters).")
+    frame = pd.DataFrame(chart_data.response_by_day, columns=["day", "Replies", "Median", "90th percentile"])
+    long = frame.melt(id_vars=["day", "Replies"], var_name="Measure", value_name="seconds")
+    long["Minutes"] = long["seconds"] / 60
+    _chart(long, alt.Chart(long).mark_line(point=True).encode(
+        DAY, alt.Y("Minutes:Q"), alt.Color("Measure:N"),
+        tooltip=["day", "Measure", alt.Tooltip("Minutes:Q", format=".1f"), "Replies"]).properties(height=240))
+    users = pd.DataFrame(chart_data.response_by_user, columns=["Web user", "Replies", "Median", "90th percentile"])
+    long = users.melt(id_vars=["Web user", "Replies"], var_name="Measure", value_name="seconds")
+    long["Minutes"] = long["seconds"] / 60
+    _chart(long, alt.Chart(long).mark_bar().encode(
+        alt.Y("Web user:N"), alt.X("Minutes:Q"), alt.Color("Measure:N"), alt.YOffset("Measure:N"),
+        tooltip=["Web user", "Measure", alt.Tooltip("Minutes:Q", format=".1f"), "Replies"]))
 
 # --- the table ----------------------------------------------------------------------------------
 s1, s2, s3 = st.columns([3, 2, 2])
@@ -173,22 +162,21 @@ if st.session_state.get("log_filter") != filter_key:
     st.session_state["log_filter"] = filter_key
     st.session_state["log_page"] = 1
 
-with banner_errors(), session_scope(readonly=True) as session:
-    result = messagelog.page(session, me.user_id, me.project_id, filt, sort=sort, descending=order == "Descending",
-                             page_size=page_size, page_number=st.session_state["log_page"])
-    # Plain text cells: message bodies and names are data, never HTML or Markdown.
-    st.dataframe(pd.DataFrame(result.rows, columns=list(COLUMNS)), hide_index=True, width="stretch",
-                 column_config={"Message": st.column_config.TextColumn("Message", width="medium")})
-    pages = max(1, -(-result.total // page_size))
-    number = min(st.session_state["log_page"], pages)
-    prev_col, info_col, next_col = st.columns([1, 4, 1])
-    info_col.text(f"Showing {result.first:,} to {result.last:,} of {result.total:,} messages")
-    if prev_col.button("< Previous", disabled=number <= 1, key="log_prev"):
-        st.session_state["log_page"] = number - 1
-        st.rerun()
-    if next_col.button("Next >", disabled=number >= pages, key="log_next"):
-        st.session_state["log_page"] = number + 1
-        st.rerun()
+result = read(messagelog.page, me.project_id, filt, sort=sort, descending=order == "Descending",
+              page_size=page_size, page_number=st.session_state["log_page"])
+# Plain text cells: message bodies and names are data, never HTML or Markdown.
+st.dataframe(pd.DataFrame(result.rows, columns=list(COLUMNS)), hide_index=True, width="stretch",
+             column_config={"Message": st.column_config.TextColumn("Message", width="medium")})
+pages = max(1, -(-result.total // page_size))
+number = min(st.session_state["log_page"], pages)
+prev_col, info_col, next_col = st.columns([1, 4, 1])
+info_col.text(f"Showing {result.first:,} to {result.last:,} of {result.total:,} messages")
+if prev_col.button("< Previous", disabled=number <= 1, key="log_prev"):
+    st.session_state["log_page"] = number - 1
+    st.rerun()
+if next_col.button("Next >", disabled=number >= pages, key="log_next"):
+    st.session_state["log_page"] = number + 1
+    st.rerun()
 
 # --- downloads ----------------------------------------------------------------------------------
 st.subheader("Download")
@@ -215,9 +203,13 @@ for column, fmt in zip(buttons, exports.FORMATS, strict=True):
         def show(done: int, count: int, bar=bar, label=exports.FORMATS[fmt]) -> None:
             bar.progress(min(1.0, done / count) if count else 1.0, text=f"Preparing {label}: {done:,} of {count:,} rows")
 
-        with banner_errors():
-            done = exports.export_messages(me.user_id, me.project_id, filt, fmt, target, progress=show,
+        # Two transactions of its own (a long read, then the audit row): not a read() or act().
+        try:
+            done = exports.export_messages(_actor(), me.project_id, filt, fmt, target, progress=show,
                                            username=me.username)
+        except SmsChatError as exc:
+            notice("error", str(exc))
+        else:
             bar.progress(1.0, text=f"{exports.FORMATS[fmt]} ready: {done.rows:,} rows")
             st.session_state["log_download"] = {"path": str(target), "format": fmt, "rows": done.rows,
                                                 "filter": filt}

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from smschat.accounts.actor import Actor
 from smschat.cli import app
 from smschat.errors import PermissionDenied, ValidationError
 from smschat.log import exports, messagelog, spreadsheet
@@ -41,7 +42,7 @@ def checksum(rows) -> str:
 
 
 def table(session, data, filt):
-    return messagelog.page(session, data.users["ana"].id, data.project.id, filt, page_size=1000).rows
+    return messagelog.page(session, Actor.web(data.users["ana"].id), data.project.id, filt, page_size=1000).rows
 
 
 def guarded(rows):
@@ -69,7 +70,7 @@ def test_export_equals_the_filtered_table(session, data, tmp_path, fmt):
         want = table(session, data, filt)
         assert want, filt
         seen = []
-        result = exports.write_export(session, data.users["ana"].id, data.project.id, filt, fmt,
+        result = exports.write_export(session, Actor.web(data.users["ana"].id), data.project.id, filt, fmt,
                                       tmp_path / f"log{n}.{fmt}", progress=lambda done, total: seen.append((done, total)),
                                       chunk_size=3)
         columns, rows = read_back(fmt, result.path)
@@ -82,7 +83,7 @@ def test_export_equals_the_filtered_table(session, data, tmp_path, fmt):
 
 
 def test_formula_guard_in_csv_and_xlsx(session, data, tmp_path):
-    ana, pid = data.users["ana"].id, data.project.id
+    ana, pid = Actor.web(data.users["ana"].id), data.project.id
     exports.write_export(session, ana, pid, LogFilter(), "csv", tmp_path / "log.csv")
     exports.write_export(session, ana, pid, LogFilter(), "xlsx", tmp_path / "log.xlsx")
     frame = pd.read_csv(tmp_path / "log.csv", dtype=str, keep_default_na=False)
@@ -105,21 +106,21 @@ def test_excel_refuses_more_rows_than_a_sheet_holds(session, data, tmp_path, mon
     monkeypatch.setattr(exports, "XLSX_MAX_ROWS", 9)
     target = tmp_path / "too-big.xlsx"
     with pytest.raises(ValidationError, match="This export has 10 rows; Excel holds at most 9"):
-        exports.write_export(session, data.users["ana"].id, data.project.id, LogFilter(), "xlsx", target)
+        exports.write_export(session, Actor.web(data.users["ana"].id), data.project.id, LogFilter(), "xlsx", target)
     assert not target.exists()
-    ok = exports.write_export(session, data.users["ana"].id, data.project.id, LogFilter(direction="out"), "xlsx", target)
+    ok = exports.write_export(session, Actor.web(data.users["ana"].id), data.project.id, LogFilter(direction="out"), "xlsx", target)
     assert ok.rows == 6
     # CSV and Parquet have no such limit.
-    assert exports.write_export(session, data.users["ana"].id, data.project.id, LogFilter(), "csv",
+    assert exports.write_export(session, Actor.web(data.users["ana"].id), data.project.id, LogFilter(), "csv",
                                 tmp_path / "all.csv").rows == 10
 
 
 def test_only_roles_that_may_export_can_and_every_export_is_audited(db_url, session, data, tmp_path):
     with pytest.raises(PermissionDenied):
-        exports.write_export(session, data.users["amy"].id, data.project.id, LogFilter(), "csv", tmp_path / "x.csv")
+        exports.write_export(session, Actor.web(data.users["amy"].id), data.project.id, LogFilter(), "csv", tmp_path / "x.csv")
     assert not (tmp_path / "x.csv").exists()
     session.commit()
-    result = exports.export_messages(data.users["ana"].id, data.project.id, LogFilter(direction="in"), "parquet",
+    result = exports.export_messages(Actor.web(data.users["ana"].id), data.project.id, LogFilter(direction="in"), "parquet",
                                      tmp_path / "in.parquet", username="ana")
     assert result.rows == 4
     session.expire_all()
@@ -184,6 +185,6 @@ def test_the_guard_in_sql_agrees_with_neutralise(session, project, agent, tmp_pa
                             status="received", workflow="default", created_at=logdata.utc(2026, 5, 1, 12, i)))
     session.commit()
     filt = LogFilter(since="2026-05-01", until="2026-05-02")
-    result = exports.write_export(session, data.users["ana"].id, project.id, filt, "csv", tmp_path / "t.csv")
+    result = exports.write_export(session, Actor.web(data.users["ana"].id), project.id, filt, "csv", tmp_path / "t.csv")
     assert result.rows == len(tricky) + len(phones)
     assert checksum(read_back("csv", result.path)[1]) == checksum(guarded(table(session, data, filt)))

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from smschat.accounts import auth, projects
+from smschat.accounts.actor import Actor
 from smschat.errors import PermissionDenied, ValidationError
-from smschat.log import messagelog
+from smschat.log import charts, messagelog
 from smschat.log.messagelog import COLUMNS, LogFilter
 from smschat.models import Message
 
@@ -45,7 +46,7 @@ def _filter(data, **kw) -> LogFilter:
 
 
 def _all_rows(session, data, filt, **kw):
-    page = messagelog.page(session, data.users["ana"].id, data.project.id, filt, page_size=1000, **kw)
+    page = messagelog.page(session, Actor.web(data.users["ana"].id), data.project.id, filt, page_size=1000, **kw)
     return page.total, page.rows
 
 
@@ -75,7 +76,7 @@ def test_each_filter_alone_selects_exactly_its_messages(session, data, field):
         total, rows = _all_rows(session, data, _filter(data, **kw))
         assert total == len(want), kw
         assert sorted(rows) == sorted(table_row(r) for r in want), kw
-        assert messagelog.count(session, data.users["ana"].id, data.project.id, _filter(data, **kw)) == len(want)
+        assert messagelog.count(session, Actor.web(data.users["ana"].id), data.project.id, _filter(data, **kw)) == len(want)
 
 
 def test_combinations_of_filters(session, data):
@@ -97,7 +98,7 @@ def test_combinations_of_filters(session, data):
 
 
 def test_date_range_starts_and_ends_at_local_midnight_on_dst_days(session, data):
-    ana, pid = data.users["ana"].id, data.project.id
+    ana, pid = Actor.web(data.users["ana"].id), data.project.id
     # 2026-03-08 is 23 hours long in New York: 05:00 UTC to 04:00 UTC next day.
     spring = messagelog.page(session, ana, pid, LogFilter(since="2026-03-08", until="2026-03-09"), descending=False)
     assert [r[0] for r in spring.rows] == ["2026-03-08 00:00:00", "2026-03-08 00:10:00", "2026-03-08 08:00:00",
@@ -110,7 +111,7 @@ def test_date_range_starts_and_ends_at_local_midnight_on_dst_days(session, data)
 
 
 def test_text_search_is_literal_and_ignores_case(session, data):
-    ana, pid = data.users["ana"].id, data.project.id
+    ana, pid = Actor.web(data.users["ana"].id), data.project.id
 
     def bodies(text):
         return sorted(r[5] for r in messagelog.page(session, ana, pid, LogFilter(text=text)).rows)
@@ -123,7 +124,7 @@ def test_text_search_is_literal_and_ignores_case(session, data):
 
 
 def test_sort_and_pages_run_in_the_database(session, data):
-    ana, pid = data.users["ana"].id, data.project.id
+    ana, pid = Actor.web(data.users["ana"].id), data.project.id
     names = []
     for number in (1, 2, 3, 4):
         p = messagelog.page(session, ana, pid, LogFilter(), sort="Contact Name", descending=False,
@@ -161,25 +162,25 @@ def test_bad_filters_are_refused_in_one_place():
 
 def test_only_analysts_supervisors_and_admins_see_the_log_of_their_project(session, data):
     pid = data.project.id
-    assert messagelog.count(session, data.users["sam"].id, pid, LogFilter()) == 10
+    assert messagelog.count(session, Actor.web(data.users["sam"].id), pid, LogFilter()) == 10
     with pytest.raises(PermissionDenied):
-        messagelog.page(session, data.users["amy"].id, pid, LogFilter())
+        messagelog.page(session, Actor.web(data.users["amy"].id), pid, LogFilter())
     with pytest.raises(PermissionDenied):
-        messagelog.charts(session, data.users["amy"].id, pid, LogFilter())
+        messagelog.charts(session, Actor.web(data.users["amy"].id), pid, LogFilter())
     other = projects.create_project(session, "other", "Other", time_zone="UTC")
     session.add(Message(project_id=other.id, phone_number="+15550009999", direction="in", body="other project",
                         status="received", workflow="default", created_at=utc(2026, 3, 8, 12)))
     stranger = auth.create_user(session, "olga", "correct horse battery", project=other, role="admin")
     session.commit()
     with pytest.raises(PermissionDenied):
-        messagelog.count(session, stranger.id, pid, LogFilter())
-    assert "other project" not in [r[5] for r in messagelog.page(session, data.users["ana"].id, pid, LogFilter()).rows]
+        messagelog.count(session, Actor.web(stranger.id), pid, LogFilter())
+    assert "other project" not in [r[5] for r in messagelog.page(session, Actor.web(data.users["ana"].id), pid, LogFilter()).rows]
     # A contact of another project filters to nothing rather than leaking its messages.
-    assert messagelog.count(session, stranger.id, other.id, LogFilter(contact_id=data.contacts["marie"].id)) == 0
+    assert messagelog.count(session, Actor.web(stranger.id), other.id, LogFilter(contact_id=data.contacts["marie"].id)) == 0
 
 
 def test_charts_count_per_local_day_and_delivery_rate(session, data):
-    c = messagelog.charts(session, data.users["ana"].id, data.project.id, LogFilter())
+    c = messagelog.charts(session, Actor.web(data.users["ana"].id), data.project.id, LogFilter())
     assert ("2026-03-07", "Outgoing", 1) in c.per_day_direction
     assert ("2026-03-08", "Incoming", 2) in c.per_day_direction
     assert ("2026-11-01", "Outgoing", 3) in c.per_day_direction
@@ -187,7 +188,7 @@ def test_charts_count_per_local_day_and_delivery_rate(session, data):
     assert sum(n for _, _, n in c.per_day_type) == 10
     # Delivery: delivered / outgoing with an outcome (queued is not an outcome yet).
     assert c.delivery == [("2026-03-07", 0, 1, 0.0), ("2026-03-08", 2, 2, 1.0), ("2026-11-01", 0, 2, 0.0)]
-    only_in = messagelog.charts(session, data.users["ana"].id, data.project.id, LogFilter(direction="in"))
+    only_in = messagelog.charts(session, Actor.web(data.users["ana"].id), data.project.id, LogFilter(direction="in"))
     assert {k for _, k, _ in only_in.per_day_direction} == {"Incoming"} and only_in.delivery == []
 
 
@@ -218,25 +219,25 @@ def test_response_times_from_first_incoming_to_first_web_user_reply(session, pro
     add(marie, "in", start + timedelta(days=1))
     add(marie, "out", start + timedelta(days=1, seconds=50), amy)
     session.commit()
-    c = messagelog.charts(session, data.users["ana"].id, project.id, LogFilter(since="2026-06-01", until="2026-06-03"))
+    c = messagelog.charts(session, Actor.web(data.users["ana"].id), project.id, LogFilter(since="2026-06-01", until="2026-06-03"))
     # 2026-06-01: 120, 600, 10800 -> median 600, p90 = 600 + 0.8 * (10800 - 600)
     assert c.response_by_day == [("2026-06-01", 3, 600.0, pytest.approx(8760.0)), ("2026-06-02", 1, 50.0, 50.0)]
     # amy: 50, 120, 10800; sam: 600
     assert c.response_by_user == [("amy", 3, 120.0, pytest.approx(120 + 0.8 * (10800 - 120))), ("sam", 1, 600.0, 600.0)]
-    by_sam = messagelog.charts(session, data.users["ana"].id, project.id,
+    by_sam = messagelog.charts(session, Actor.web(data.users["ana"].id), project.id,
                                LogFilter(since="2026-06-01", until="2026-06-03", user_id=sam.id))
     assert by_sam.response_by_user == [("sam", 1, 600.0, 600.0)]
 
 
 def test_percentile_interpolates_over_a_histogram():
-    assert messagelog.percentile([(10, 1)], 0.9) == 10
-    assert messagelog.percentile([(1, 1), (2, 1), (3, 1), (4, 1)], 0.5) == 2.5
-    assert messagelog.percentile([(5, 3), (100, 1)], 0.5) == 5
-    assert messagelog.percentile([(0, 9), (100, 1)], 0.9) == pytest.approx(10.0)
+    assert charts.percentile([(10, 1)], 0.9) == 10
+    assert charts.percentile([(1, 1), (2, 1), (3, 1), (4, 1)], 0.5) == 2.5
+    assert charts.percentile([(5, 3), (100, 1)], 0.5) == 5
+    assert charts.percentile([(0, 9), (100, 1)], 0.9) == pytest.approx(10.0)
 
 
 def test_message_log_dataframe_has_the_same_rows_and_columns(session, data):
-    ana, pid = data.users["ana"].id, data.project.id
+    ana, pid = Actor.web(data.users["ana"].id), data.project.id
     filt = LogFilter(since="2026-03-08", direction="out")
     frame = messagelog.message_log_dataframe(session, ana, pid, filt)
     assert list(frame.columns) == list(COLUMNS)
@@ -244,6 +245,6 @@ def test_message_log_dataframe_has_the_same_rows_and_columns(session, data):
     as_text = frame.assign(Timestamp=frame["Timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"))
     assert sorted(map(tuple, as_text.itertuples(index=False))) == sorted(messagelog.page(session, ana, pid, filt).rows)
     with pytest.raises(PermissionDenied):
-        messagelog.message_log_dataframe(session, data.users["amy"].id, pid)
+        messagelog.message_log_dataframe(session, Actor.web(data.users["amy"].id), pid)
     empty = messagelog.message_log_dataframe(session, ana, pid, LogFilter(text="nothing like this"))
     assert list(empty.columns) == list(COLUMNS) and len(empty) == 0

@@ -156,13 +156,14 @@ def test_a_reminder_can_start_a_survey_and_the_worker_fires_it(session, db_url, 
 
 
 def test_changing_the_project_time_zone_moves_reminders_to_the_new_local_time(session, project, sam, marie):
+    from smschat.accounts.actor import Actor
     from smschat.chat import settings
 
     now = ny(2026, 11, 25, 8)
     r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
                                   {"kind": "daily", "time": "09:00"}, now=now)
     assert r.next_due_at == ny(2026, 11, 25, 9)
-    settings.update_settings(session, sam.id, project.id, {"time_zone": "Africa/Nairobi"}, now=now)
+    settings.update_settings(session, Actor.web(sam.id), project.id, {"time_zone": "Africa/Nairobi"}, now=now)
     # 13:00 UTC is 16:00 in Nairobi: the next 09:00 there is tomorrow, 06:00 UTC.
     assert r.next_due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
     [row] = reminders.calendar(session, Actor.web(sam.id), project.id, now=now)[:1]

@@ -128,7 +128,7 @@ def check_log_rows(header, rows, *, xlsx: bool) -> None:
 def test_message_log_download_runs_no_formula(project, log, tmp_path, fmt):
     # What **Prepare CSV / Prepare Excel** on the Message log page calls.
     path = tmp_path / f"messages.{fmt}"
-    result = exports.export_messages(log.id, project.id, LogFilter(), fmt, path)
+    result = exports.export_messages(Actor.web(log.id), project.id, LogFilter(), fmt, path)
     rows = read_csv(path.read_bytes()) if fmt == "csv" else read_xlsx(path)
     assert result.rows == len(rows) - 1 == len(FORMULAS) + len(HARMLESS) + 2
     check_log_rows(rows[0], rows[1:], xlsx=fmt == "xlsx")

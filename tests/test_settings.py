@@ -4,13 +4,14 @@ import pytest
 from sqlalchemy import select
 
 from smschat.accounts import auth, projects
+from smschat.accounts.actor import Actor
 from smschat.chat import settings
 from smschat.errors import PermissionDenied
 from smschat.models import AuditEvent, SettingsChange
 
 
 def test_defaults_are_the_seeds(session, project, sam):
-    values = settings.load_settings(session, sam.id, project.id)
+    values = settings.load_settings(session, Actor.web(sam.id), project.id)
     assert values["case_name_display"] == "name"
     assert values["message_counter_threshold"] is None
     assert values["delay_automated_sms"]["enabled"] is False
@@ -25,7 +26,7 @@ def test_defaults_are_the_seeds(session, project, sam):
 
 
 def test_a_supervisor_saves_and_each_change_is_in_the_audit_trail(session, project, sam):
-    changed = settings.update_settings(session, sam.id, project.id, {
+    changed = settings.update_settings(session, Actor.web(sam.id), project.id, {
         "case_name_display": "mother_name", "message_counter_threshold": "5", "survey_traffic": "invalid_only",
         "read_mode": "per_user",  # unchanged: no row
         "delay_automated_sms": {"enabled": True, "windows": "Every day 09:00-17:00\nsat 18:00",
@@ -40,7 +41,7 @@ def test_a_supervisor_saves_and_each_change_is_in_the_audit_trail(session, proje
     assert cs.delay_automated_sms == {"enabled": True, "conversation_minutes": 15, "windows": [
         {"day": "every", "start": "09:00", "end": "17:00"}, {"day": "sat", "start": "18:00", "end": None}]}
     assert projects.get_project(session, project.id).time_zone == "Africa/Nairobi"
-    history = settings.settings_history(session, sam.id, project.id)
+    history = settings.settings_history(session, Actor.web(sam.id), project.id)
     assert len(history) == 6 and {h.username for h in history} == {"sam"}
     by_setting = {h.setting: (h.old_value, h.new_value) for h in history}
     assert by_setting["Message Counter"] == ("Don't use counter", "5")
@@ -50,7 +51,7 @@ def test_a_supervisor_saves_and_each_change_is_in_the_audit_trail(session, proje
     event = session.scalar(select(AuditEvent).where(AuditEvent.action == "settings_changed"))
     assert event.username == "sam" and "case_name_display" in event.detail
     # Saving the same values again writes nothing.
-    assert settings.update_settings(session, sam.id, project.id, {"case_name_display": "mother_name"}) == []
+    assert settings.update_settings(session, Actor.web(sam.id), project.id, {"case_name_display": "mother_name"}) == []
 
 
 @pytest.mark.parametrize("field, value, message", [
@@ -73,14 +74,14 @@ def test_a_supervisor_saves_and_each_change_is_in_the_audit_trail(session, proje
 ])
 def test_an_invalid_field_is_refused_with_its_message(session, project, sam, field, value, message):
     with pytest.raises(settings.SettingsInvalid) as caught:
-        settings.update_settings(session, sam.id, project.id, {field: value})
+        settings.update_settings(session, Actor.web(sam.id), project.id, {field: value})
     assert list(caught.value.errors) == [field]
     assert message in caught.value.errors[field]
 
 
 def test_one_invalid_field_saves_nothing_and_every_error_is_reported(session, project, sam):
     with pytest.raises(settings.SettingsInvalid) as caught:
-        settings.update_settings(session, sam.id, project.id, {
+        settings.update_settings(session, Actor.web(sam.id), project.id, {
             "case_name_display": "mother_name", "message_counter_threshold": -1, "chat_template": "Nope"})
     session.rollback()
     assert set(caught.value.errors) == {"message_counter_threshold", "chat_template"}
@@ -94,7 +95,7 @@ def test_an_agent_or_analyst_cannot_save_settings(session, project, role):
     user = auth.create_user(session, "someone", "long enough pw", project=project, role=role)
     session.commit()
     with pytest.raises(PermissionDenied, match=f"Your role \\({role}\\) cannot change settings"):
-        settings.update_settings(session, user.id, project.id, {"message_counter_threshold": 3})
+        settings.update_settings(session, Actor.web(user.id), project.id, {"message_counter_threshold": 3})
     assert projects.get_chat_settings(session, project.id).message_counter_threshold is None
 
 
@@ -102,4 +103,4 @@ def test_settings_of_another_project_are_out_of_reach(session, project, sam):
     other = projects.create_project(session, "other", "Other")
     session.commit()
     with pytest.raises(PermissionDenied):
-        settings.update_settings(session, sam.id, other.id, {"message_counter_threshold": 3})
+        settings.update_settings(session, Actor.web(sam.id), other.id, {"message_counter_threshold": 3})

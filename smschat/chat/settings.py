@@ -1,4 +1,6 @@
-"""A project's settings, declared as data: label, default, validator, where it is stored.
+"""A project's settings, declared as data: label, default, validator, where it is stored, the
+widget that edits it and how a stored value is worded. The Settings page is a loop over
+`SETTINGS`: adding a setting is one `Setting(...)` below plus a migration for its column.
 
 `update_settings` validates every field first and saves nothing if one is invalid
 (`SettingsInvalid` carries one message per field, for the page to show beside it); then it
@@ -9,22 +11,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from zoneinfo import available_timezones
 
 import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
-from smschat.accounts.access import Action, require
+from smschat.accounts.access import Action
+from smschat.accounts.actor import Actor
+from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.accounts.projects import get_chat_settings, get_project, validate_time_zone
 from smschat.automation.reminders import reschedule
 from smschat.automation.schedule import DAYS
 from smschat.chat.reads import READ_MODES
-from smschat.chat.templates import DEFAULT_TEMPLATE, validate_template
+from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_template
 from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.errors import ValidationError
 from smschat.models import SettingsChange, WebUser, utcnow
@@ -36,6 +41,9 @@ DELAY_DISABLED: dict[str, Any] = {"enabled": False, "windows": [], "conversation
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_HELP_TEXT = 320
+NO_COUNTER, USE_COUNTER = "Don't use counter", "Use counter"
+DISABLED, ENABLED = "Disabled", "Enabled"
+SECTIONS = {"chat": "Chat Settings", "project": "Project"}  # page headings, by where a setting is stored
 
 
 class SettingsInvalid(ValidationError):
@@ -155,6 +163,35 @@ def _rate(value: Any) -> float:
     return rate
 
 
+# --- how a stored value (text, as in the audit trail) is worded; None is "not set" ---
+
+
+def _as_stored(stored: str | None) -> str:
+    return "" if stored is None else stored
+
+
+def _labelled(options: Mapping[str, str]) -> Callable[[str | None], str]:
+    return lambda stored: "" if stored is None else options.get(stored, stored)
+
+
+def _counter_words(stored: str | None) -> str:
+    return NO_COUNTER if stored in (None, "") else str(stored)
+
+
+def _delay_words(stored: str | None) -> str:
+    if stored is None:
+        return ""
+    try:
+        return describe_delay(json.loads(stored))
+    except (ValueError, TypeError):
+        return stored
+
+
+# Widget kinds the page draws: text, long_text, number, choice (from `choices`), and two of
+# their own: counter (off, or a threshold) and delay (mode, windows, conversation length).
+WIDGETS = ("text", "long_text", "number", "choice", "counter", "delay")
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -163,6 +200,33 @@ class Setting:
     validate: Callable[[Any], Any]
     stored_on: str  # "chat" (ChatSettings) or "project" (Project)
     help: str = ""
+    widget: str = "text"  # one of WIDGETS
+    choices: Callable[[], Mapping[Any, str]] | None = None  # for "choice": value -> label, in order
+    words: Callable[[str | None], str] = _as_stored  # a stored value as the page and the audit trail word it
+    tooltip: str | Callable[[], str] | None = None  # the widget's help; None: `help`, "": none
+    options: Mapping[str, Any] = field(default_factory=dict)  # more widget arguments (step, format)
+    half: bool = False  # half the width: shares a row with the next half-width setting
+    widget_key: str = ""  # Streamlit's key (prefix, for the two-part widgets); default set_<key>
+
+    def __post_init__(self) -> None:
+        if self.widget not in WIDGETS:
+            raise ValueError(f"{self.key}: unknown widget {self.widget!r}")
+
+    @property
+    def section(self) -> str:
+        return SECTIONS[self.stored_on]
+
+    @property
+    def key_in_page(self) -> str:
+        return self.widget_key or f"set_{self.key}"
+
+    def widget_help(self) -> str | None:
+        text = self.help if self.tooltip is None else self.tooltip() if callable(self.tooltip) else self.tooltip
+        return text or None
+
+
+def _template_help() -> str:
+    return " · ".join(f"{t.name}: {t.description}" for t in TEMPLATES.values())
 
 
 SETTINGS: dict[str, Setting] = {
@@ -171,23 +235,29 @@ SETTINGS: dict[str, Setting] = {
         Setting("case_name_display", "Case Name Display", "name", _case_property, "chat",
                 "The case property shown as a case's name in the chat title (default: name)."),
         Setting("message_counter_threshold", "Message Counter", None, _counter, "chat",
-                "Count the messages while a chat window is open; the count turns red at this threshold."),
+                "Count the messages while a chat window is open; the count turns red at this threshold.",
+                widget="counter", words=_counter_words, widget_key="set_counter"),
         Setting("delay_automated_sms", "Delay Automated SMS", DELAY_DISABLED, _delay, "chat",
-                "Hold reminders, broadcasts and surveys while a contact is in a conversation."),
+                "Hold reminders, broadcasts and surveys while a contact is in a conversation.",
+                widget="delay", words=_delay_words, widget_key="set_delay"),
         Setting("survey_traffic", "Survey Traffic", "show_all", _choice(SURVEY_TRAFFIC), "chat",
-                "Which survey messages the chat window shows."),
+                "Which survey messages the chat window shows.",
+                widget="choice", choices=lambda: SURVEY_TRAFFIC, words=_labelled(SURVEY_TRAFFIC), tooltip=""),
         Setting("read_mode", "A Message is Read...", "per_user", _choice(READ_MODES), "chat",
-                "Whether a message read by one web user is read for everyone."),
+                "Whether a message read by one web user is read for everyone.",
+                widget="choice", choices=lambda: READ_MODES, words=_labelled(READ_MODES), tooltip=""),
         Setting("chat_template", "Chat Template", DEFAULT_TEMPLATE, _template, "chat",
-                "How the chat window lays out its history."),
+                "How the chat window lays out its history.",
+                widget="choice", choices=lambda: {name: name for name in TEMPLATES}, tooltip=_template_help),
         Setting("time_zone", "Time zone", "UTC", _time_zone, "project",
-                "Timestamps, history ranges and reminder times use it."),
+                "Timestamps, history ranges and reminder times use it.",
+                widget="choice", choices=lambda: {z: z for z in sorted(available_timezones())}, half=True),
         Setting("default_region", "Default phone region", "US", _region, "project",
-                "Numbers typed without a country code are read in this country."),
+                "Numbers typed without a country code are read in this country.", half=True),
         Setting("help_text", "Help text", "", _help_text, "project",
-                "The answer to HELP."),
+                "The answer to HELP.", widget="long_text"),
         Setting("rate_limit", "Rate limit (segments per second, per sender)", 1.0, _rate, "project",
-                "How fast one sender number may send."),
+                "How fast one sender number may send.", widget="number", options={"step": 0.5, "format": "%.2f"}),
     )
 }
 CHAT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "chat"]
@@ -198,9 +268,9 @@ def _targets(session: Session, project_id: int) -> dict[str, Any]:
     return {"chat": get_chat_settings(session, project_id), "project": get_project(session, project_id)}
 
 
-def load_settings(session: Session, actor_id: int | None, project_id: int) -> dict[str, Any]:
+def load_settings(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:
     """The Settings page's values: supervisors and admins only."""
-    require(session, actor_id, project_id, Action.CHANGE_SETTINGS)
+    require(session, actor, project_id, Action.CHANGE_SETTINGS)
     return current_settings(session, project_id)
 
 
@@ -239,10 +309,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else json.dumps(value, sort_keys=True, ensure_ascii=False)
 
 
-def update_settings(session: Session, actor_id: int | None, project_id: int, changes: dict[str, Any],
+def update_settings(session: Session, actor: Actor, project_id: int, changes: dict[str, Any],
                     *, now: datetime | None = None) -> list[str]:
     """Validate everything, then save what changed. Returns the changed keys (may be empty)."""
-    require(session, actor_id, project_id, Action.CHANGE_SETTINGS)
+    require(session, actor, project_id, Action.CHANGE_SETTINGS)
     clean = validate_settings(changes)
     targets = _targets(session, project_id)
     current = current_settings(session, project_id)
@@ -253,7 +323,7 @@ def update_settings(session: Session, actor_id: int | None, project_id: int, cha
         if _text(old) == _text(new):
             continue
         setattr(targets[SETTINGS[key].stored_on], key, new)
-        session.add(SettingsChange(project_id=project_id, user_id=actor_id, field=key,
+        session.add(SettingsChange(project_id=project_id, user_id=actor.user_id, field=key,
                                    old_value=_text(old), new_value=_text(new), **({"changed_at": now} if now else {})))
         detail[key] = f"{_text(old)} -> {_text(new)}"
         changed.append(key)
@@ -263,8 +333,8 @@ def update_settings(session: Session, actor_id: int | None, project_id: int, cha
         reschedule(session, project_id, now)
     if changed:
         targets["chat"].updated_at = now or utcnow()
-        user = session.get(WebUser, actor_id)
-        audit.record(session, audit.SETTINGS_CHANGED, user_id=actor_id, username=user.username if user else None,
+        user = session.get(WebUser, actor.user_id) if actor.user_id is not None else None
+        audit.record(session, audit.SETTINGS_CHANGED, user_id=actor.user_id, username=user.username if user else None,
                      project_id=project_id, detail=detail, at=now)
     session.flush()
     return changed
@@ -279,9 +349,9 @@ class ChangeRow:
     new_value: str
 
 
-def settings_history(session: Session, actor_id: int | None, project_id: int, *, limit: int = 200) -> list[ChangeRow]:
+def settings_history(session: Session, actor: Actor, project_id: int, *, limit: int = 200) -> list[ChangeRow]:
     """The audit trail of the settings, newest first."""
-    require(session, actor_id, project_id, Action.CHANGE_SETTINGS)
+    require(session, actor, project_id, Action.CHANGE_SETTINGS)
     rows = session.execute(
         select(SettingsChange, WebUser.username)
         .outerjoin(WebUser, WebUser.id == SettingsChange.user_id)
@@ -298,25 +368,13 @@ def settings_history(session: Session, actor_id: int | None, project_id: int, *,
 
 def describe(key: str, stored: str | None) -> str:
     """A stored value as the page words it (e.g. "Don't use counter", "Show all survey traffic")."""
-    if key == "message_counter_threshold":
-        return "Don't use counter" if stored in (None, "") else str(stored)
-    if stored is None:
-        return ""
-    if key == "survey_traffic":
-        return SURVEY_TRAFFIC.get(stored, stored)
-    if key == "read_mode":
-        return READ_MODES.get(stored, stored)
-    if key == "delay_automated_sms":
-        try:
-            return describe_delay(json.loads(stored))
-        except (ValueError, TypeError):
-            return stored
-    return stored
+    setting = SETTINGS.get(key)
+    return (setting.words if setting else _as_stored)(stored)
 
 
 def describe_delay(value: dict[str, Any]) -> str:
     if not value or not value.get("enabled"):
-        return "Disabled"
+        return DISABLED
     windows = "; ".join(format_window(w) for w in value.get("windows", []))
     return f"{windows} (conversation {value.get('conversation_minutes', DEFAULT_CONVERSATION_MINUTES)} min)"
 

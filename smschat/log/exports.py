@@ -20,19 +20,14 @@ from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
 from smschat.accounts.access import Action
+from smschat.accounts.actor import Actor
+from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.db import session_scope
 from smschat.errors import ValidationError
 from smschat.log import spreadsheet
-from smschat.log.messagelog import (
-    COLUMNS,
-    COMMAND_LINE,
-    CommandLine,
-    LogFilter,
-    authorize,
-    build_query,
-    iter_chunks,
-    latest_id,
-)
+from smschat.log.columns import COLUMNS, LOCAL_TIME, TABLE
+from smschat.log.filter import LogFilter
+from smschat.log.query import build_query, iter_chunks, latest_id
 
 FORMATS = {"csv": "CSV", "xlsx": "Excel", "parquet": "Parquet"}
 MEDIA_TYPES = {
@@ -44,7 +39,7 @@ MEDIA_TYPES = {
 XLSX_MAX_ROWS = 1_048_575
 CHUNK_SIZE = 10_000
 # User text that a spreadsheet must never evaluate: names, numbers from the network, bodies.
-_GUARDED = tuple(COLUMNS.index(c) for c in ("Contact Name", "Phone Number", "Message", "Sent by"))
+_GUARDED = tuple(i for i, c in enumerate(TABLE) if c.user_text)
 
 Progress = Callable[[int, int], None]
 
@@ -78,7 +73,7 @@ def too_many_for_excel(rows: int) -> str:
 
 def write_export(
     session: Session,
-    actor_id: int | CommandLine,
+    actor: Actor,
     project_id: int,
     filt: LogFilter,
     fmt: str,
@@ -92,7 +87,7 @@ def write_export(
     `progress(done, total)` is called after each chunk. Excel refuses, before writing
     anything, a filter that selects more rows than a worksheet holds.
     """
-    authorize(session, actor_id, project_id, Action.EXPORT)
+    require(session, actor, project_id, Action.EXPORT)
     fmt = parse_format(fmt)
     path = Path(path)
     upto = latest_id(session, project_id)
@@ -116,7 +111,7 @@ def write_export(
 
 def record_export(
     session: Session,
-    actor_id: int | CommandLine,
+    actor: Actor,
     project_id: int,
     filt: LogFilter,
     result: ExportResult,
@@ -128,20 +123,20 @@ def record_export(
     The command line has no web user: its rows carry no user and `via: command line`
     (the audit trail shows them as "(command line)"), plus the operator's login name.
     """
-    authorize(session, actor_id, project_id, Action.EXPORT)
+    require(session, actor, project_id, Action.EXPORT)
     detail = {"format": result.format, "rows": result.rows, "filter": filt.describe()}
-    if actor_id is COMMAND_LINE:
+    if actor.operator:
         detail["via"] = "command line"
         if username:
             detail["operator"] = username
         audit.record(session, audit.EXPORT, project_id=project_id, detail=detail)
     else:
-        audit.record(session, audit.EXPORT, user_id=actor_id, username=username, project_id=project_id,
+        audit.record(session, audit.EXPORT, user_id=actor.user_id, username=username, project_id=project_id,
                      detail=detail)
 
 
 def export_messages(
-    actor_id: int | CommandLine,
+    actor: Actor,
     project_id: int,
     filt: LogFilter,
     fmt: str,
@@ -159,9 +154,9 @@ def export_messages(
     """
 
     with session_scope(url, readonly=True) as session:
-        result = write_export(session, actor_id, project_id, filt, fmt, path, progress=progress)
+        result = write_export(session, actor, project_id, filt, fmt, path, progress=progress)
     with session_scope(url) as session:
-        record_export(session, actor_id, project_id, filt, result, username=username)
+        record_export(session, actor, project_id, filt, result, username=username)
     return result
 
 
@@ -203,7 +198,7 @@ def _write_xlsx(chunks, path: Path, total: int, progress: Progress) -> int:
 def parquet_schema():
     import pyarrow as pa
 
-    return pa.schema([pa.field("Timestamp", pa.timestamp("s"))] + [pa.field(c, pa.string()) for c in COLUMNS[1:]])
+    return pa.schema([pa.field(c.name, pa.timestamp("s") if c.kind == LOCAL_TIME else pa.string()) for c in TABLE])
 
 
 def _write_parquet(chunks, path: Path, total: int, progress: Progress) -> int:
@@ -217,8 +212,9 @@ def _write_parquet(chunks, path: Path, total: int, progress: Progress) -> int:
         for chunk in chunks:
             columns = list(zip(*chunk, strict=True)) if chunk else [[] for _ in COLUMNS]
             # Local wall time (no zone), like the Timestamp text of the page and the CSV.
-            stamps = pc.strptime(pa.array(columns[0], pa.string()), format="%Y-%m-%d %H:%M:%S", unit="s")
-            arrays = [stamps] + [pa.array(col, pa.string()) for col in columns[1:]]
+            arrays = [pc.strptime(pa.array(values, pa.string()), format="%Y-%m-%d %H:%M:%S", unit="s")
+                      if c.kind == LOCAL_TIME else pa.array(values, pa.string())
+                      for c, values in zip(TABLE, columns, strict=True)]
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
             done += len(chunk)
             progress(done, total)

@@ -23,6 +23,8 @@ from typing import Any
 
 from sqlalchemy import String, and_, case, func, literal, not_, or_
 
+from smschat.log.dialect import signed_number
+
 FORMULA_CHARS = ("=", "+", "-", "@")
 CONTROL_STARTS = ("\t", "\r")
 # Skipped before a formula character: blanks, and the control characters XLSX cannot hold
@@ -49,15 +51,8 @@ def neutralise(value: Any) -> Any:
 
 def sql_guard(col, dialect: str):
     """`neutralise` in SQL, so the database guards millions of cells without Python per row."""
-    if dialect == "sqlite":  # no regular expressions in SQLite: the same shape with GLOB
-        rest = func.substr(col, 2)
-        number = and_(func.substr(col, 1, 1).in_(("+", "-")), rest.op("GLOB", is_comparison=True)("[0-9]*"),
-                      rest.op("NOT GLOB", is_comparison=True)("*[^0-9.]*"),
-                      rest.op("NOT GLOB", is_comparison=True)("*.*.*"),
-                      rest.op("NOT GLOB", is_comparison=True)("*."))
-    else:
-        number = col.op("~", is_comparison=True)(r"^[+-][0-9]+(\.[0-9]+)?$")
-    formula = and_(func.substr(func.ltrim(col, literal(LEADING, String)), 1, 1).in_(FORMULA_CHARS), not_(number))
+    formula = and_(func.substr(func.ltrim(col, literal(LEADING, String)), 1, 1).in_(FORMULA_CHARS),
+                   not_(signed_number(col, dialect)))
     danger = or_(func.substr(col, 1, 1).in_(CONTROL_STARTS), formula)
     return case((danger, literal("'", String).op("||")(col)), else_=col)
 
