@@ -105,7 +105,8 @@ def _actor():
 def read(fn, *args, where=None, **kwargs):
     """`fn(session, actor, *args, **kwargs)` in a read-only transaction, for what a page shows.
     An SmsChatError is shown (beside `where`, a container or column, else on the page) and
-    the page stops there: nothing below it can use what was not loaded."""
+    the page stops there: nothing below it can use what was not loaded. (In a fragment's own
+    refresh, only the fragment stops; it tries again at its next refresh.)"""
     try:
         with session_scope(readonly=True) as session:
             return fn(session, _actor(), *args, **kwargs)
