@@ -53,4 +53,4 @@ with verify_tab:
         left, right = st.columns([4, 1])
         left.text(f"{name} · {number}")
         if right.button("Send verification", key=f"verify_{contact_id}"):
-            act(imports.start_verification, me.project_id, contact_id, rerun=False, flash="Sent.")
+            act(imports.start_verification, me.project_id, contact_id, where=left, rerun=False, flash="Sent.")

@@ -69,7 +69,7 @@ with right.container(border=True):
         text_col, button_col = st.columns([4, 1])
         text_col.text(number)
         if button_col.button("Remove", key=f"remove_{chosen.id}_{number}"):
-            act(projects.remove_sender_number, chosen.id, number)
+            act(projects.remove_sender_number, chosen.id, number, where=text_col)
     new_number = st.text_input("Sender number", key=f"sender_{chosen.id}", placeholder="+15005550006")
     if st.button("Add sender number", key="add_sender"):
         act(projects.add_sender_number, chosen.id, new_number)
