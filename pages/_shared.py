@@ -129,7 +129,12 @@ def act(fn, *args, where=None, flash=None, rerun: bool = True, **kwargs):
         with session_scope() as session:
             done = fn(session, _actor(), *args, **kwargs)
             # Before the commit: afterwards the rows `fn` returned are expired.
-            text = flash(done) if callable(flash) else (done if isinstance(done, str) else flash) if flash else None
+            if callable(flash):
+                text = flash(done)
+            elif flash:
+                text = done if isinstance(done, str) else flash
+            else:
+                text = None
     except SmsChatError as exc:
         notice("error", str(exc), where=where)
         return None
