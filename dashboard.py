@@ -8,10 +8,9 @@ import streamlit as st
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from pages._shared import notice, session_token, show_failure
+from pages._shared import notice, session_token, show_failure, unchecked
 from smschat.accounts import access, audit, auth
 from smschat.accounts.access import Action
-from smschat.db import session_scope
 from smschat.errors import SmsChatError
 from smschat.messaging import simulator
 from smschat.web.login import login_url
@@ -80,20 +79,25 @@ def still_logged_in(token: str | None) -> bool:
     """
     if token is None:
         return False
-    with session_scope(readonly=True) as session:
-        ws = auth.live_web_session(session, token)
-        if ws is None:
-            return False
-        current = (st.session_state.get("viewer") or {}).get("project_id", ws.project_id)
-        try:
-            _remember(session, auth.get_user_by_id(session, ws.user_id), current)
-        except SmsChatError:
-            return False
-        stale = auth.needs_touch(ws)
+    stale = unchecked(_check_login, token, readonly=True)
+    if stale is None:
+        return False
     if stale:
-        with session_scope() as session:
-            auth.resume_web_session(session, token)
+        unchecked(auth.resume_web_session, token)
     return True
+
+
+def _check_login(session, token: str) -> bool | None:
+    """None when the session is over; else whether it is due to slide forward."""
+    ws = auth.live_web_session(session, token)
+    if ws is None:
+        return None
+    current = (st.session_state.get("viewer") or {}).get("project_id", ws.project_id)
+    try:
+        _remember(session, auth.get_user_by_id(session, ws.user_id), current)
+    except SmsChatError:
+        return None
+    return auth.needs_touch(ws)
 
 
 def forget_login() -> None:
@@ -133,11 +137,14 @@ def select_project(index: int) -> None:
     st.session_state["viewer"] = {**st.session_state["identity"], **st.session_state["projects"][index]}
 
 
+def _end_login(session, token: str | None) -> None:
+    auth.end_web_session(session, token)
+    viewer = st.session_state.get("viewer") or {}
+    audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
+
+
 def logout(token: str | None) -> None:
-    with session_scope() as session:
-        auth.end_web_session(session, token)
-        viewer = st.session_state.get("viewer") or {}
-        audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
+    unchecked(_end_login, token)
     forget_login()
     go_to("/logout")  # the server clears the cookie
     st.stop()
@@ -153,8 +160,7 @@ def sidebar(token: str) -> None:
             choice = st.selectbox("Project", range(len(names)), index=current, format_func=names.__getitem__)
             if choice != current:
                 select_project(choice)
-                with session_scope() as session:
-                    auth.set_session_project(session, token, projects[choice]["project_id"])
+                unchecked(auth.set_session_project, token, projects[choice]["project_id"])
                 st.rerun()
         else:
             st.text(f"Project: {viewer['project_name']}")

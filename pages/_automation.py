@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages._shared import read
 from smschat.automation import groups, surveys
-from smschat.db import session_scope
 from smschat.people import contacts
+
+PICK_LIMIT = 500  # the most a picker lists (the contacts list's largest page)
 
 
 def target_picker(me, prefix: str) -> dict:
@@ -14,8 +16,7 @@ def target_picker(me, prefix: str) -> dict:
     kinds = list(groups.TARGETS)
     kind = st.selectbox("Recipients", kinds, format_func=groups.TARGETS.get, key=f"{prefix}_target")
     if kind == "contact":
-        with session_scope(readonly=True) as session:
-            rows = contacts.list_contacts(session, me.project_id, limit=500)
+        rows = read(contacts.browse, me.project_id, page_size=PICK_LIMIT).rows
         choice = st.selectbox("Contact", rows, format_func=lambda r: f"{r.name} · {r.kind_label} · {r.phone}",
                               key=f"{prefix}_contact")
         return {"kind": kind, "contact_id": choice.id if choice else None}
@@ -28,8 +29,7 @@ def target_picker(me, prefix: str) -> dict:
 
 
 def survey_picker(me, prefix: str, label: str = "Survey (instead of a message)") -> int | None:
-    with session_scope(readonly=True) as session:
-        rows = surveys.list_surveys(session, me.user_id, me.project_id)
+    rows = read(surveys.list_surveys, me.project_id)
     options = [None] + [r.id for r in rows]
     names = {r.id: r.name for r in rows}
     return st.selectbox(label, options, format_func=lambda i: "No survey: send the message" if i is None else names[i],

@@ -1,18 +1,21 @@
-"""What every page shares: who is logged in, and errors shown as a banner (one place)."""
+"""What every page shares: who is logged in, `read`/`act` (the transaction, the actor, errors
+beside the widget), and user text shown literally (one place)."""
 
 from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from smschat.accounts import auth
 from smschat.accounts.actor import Actor
+from smschat.db import session_scope
 from smschat.errors import SmsChatError
+from smschat.web import failures
 
 
 @dataclass(frozen=True)
@@ -44,9 +47,6 @@ def end_if_logged_out() -> None:
     """For a fragment that refreshes by itself (it does not pass through the dashboard's
     check): once the server has ended the session (idle timeout, logout elsewhere, user
     disabled), run the whole app again, which then shows the login form."""
-    from smschat.accounts import auth
-    from smschat.db import session_scope
-
     token = session_token()
     if token is None:
         return  # a page rendered on its own (AppTest): the dashboard owns the login
@@ -71,8 +71,6 @@ RETRY_SECONDS = 5
 def show_failure(exc: Exception) -> None:
     """An error nobody raised on purpose: one line and an error id on the page, the traceback
     in the server log. While the database is away, the page tries again by itself."""
-    from smschat.web import failures
-
     message, error_id = failures.report(exc)
     notice("error", f"{message} (error id {error_id})", icon="⚠️")
     ctx = get_script_run_ctx()
@@ -84,8 +82,6 @@ def show_failure(exc: Exception) -> None:
 
 @st.fragment(run_every=RETRY_SECONDS)
 def _retry_when_reachable() -> None:
-    from smschat.web import failures
-
     waited = time.monotonic() - st.session_state.get("_failed_at", 0.0)
     if waited >= RETRY_SECONDS - 1 and failures.database_reachable():
         st.rerun(scope="app")
@@ -109,9 +105,8 @@ def _actor() -> Actor:
 def read(fn, *args, where=None, **kwargs):
     """`fn(session, actor, *args, **kwargs)` in a read-only transaction, for what a page shows.
     An SmsChatError is shown (beside `where`, a container or column, else on the page) and
-    the page stops there: nothing below it can use what was not loaded."""
-    from smschat.db import session_scope
-
+    the page stops there: nothing below it can use what was not loaded. (In a fragment's own
+    refresh, only the fragment stops; it tries again at its next refresh.)"""
     try:
         with session_scope(readonly=True) as session:
             return fn(session, _actor(), *args, **kwargs)
@@ -120,53 +115,47 @@ def read(fn, *args, where=None, **kwargs):
         st.stop()
 
 
-def act(fn, *args, where=None, flash: str | None = None, **kwargs) -> None:
+def act(fn, *args, where=None, flash=None, rerun: bool = True, **kwargs):
     """`fn(session, actor, *args, **kwargs)` in its own transaction, for a button or form.
 
     Committed, then the page runs again to show it (a rerun inside the transaction would roll
-    it back). With `flash`, the text `fn` returns (or `flash` itself when it returns nothing)
-    is shown once after the rerun (`show_flash(flash_key)` with key "flash"). An SmsChatError
-    is shown beside `where` instead, nothing is committed and the page goes on."""
-    from smschat.db import session_scope
-
+    it back). With `flash` (a text, or a function of what `fn` returns, read before the
+    commit), that text is shown once after the rerun (`show_flash("flash")`); a text `fn`
+    returns itself is the flash when `flash` is a text. With `rerun=False` the page goes on:
+    the flash shows at once beside `where`, and `act` returns what `fn` returned.
+    An SmsChatError is shown beside `where` instead, nothing is committed, the page goes on
+    (and `act` returns None)."""
     try:
         with session_scope() as session:
             done = fn(session, _actor(), *args, **kwargs)
+            # Before the commit: afterwards the rows `fn` returned are expired.
+            if callable(flash):
+                text = flash(done)
+            elif flash:
+                text = done if isinstance(done, str) else flash
+            else:
+                text = None
     except SmsChatError as exc:
         notice("error", str(exc), where=where)
-        return
-    if flash is not None:
-        st.session_state["flash"] = done if isinstance(done, str) else flash
+        return None
+    if not rerun:
+        if text is not None:
+            notice("success", text, where=where)
+        return done
+    if text is not None:
+        st.session_state["flash"] = text
     st.rerun()
 
 
-@contextmanager
-def banner_errors():
-    """Show an SmsChatError as an error banner instead of a traceback."""
-    try:
-        yield
-    except SmsChatError as exc:
-        notice("error", str(exc))  # messages may quote what the user typed
+def unchecked(fn, *args, readonly: bool = False, **kwargs):
+    """`fn(session, *args, **kwargs)` in its own transaction, with no actor: only for the login
+    gate (dashboard.py), which runs before anybody is known. Errors are the caller's."""
+    with session_scope(readonly=readonly) as session:
+        return fn(session, *args, **kwargs)
 
 
-def change_and_rerun(change, flash_key: str | None = None) -> None:
-    """Run `change(session)` in its own transaction, then run the page again to show it.
-
-    The rerun comes after the commit: st.rerun() raises inside the block, and a session scope
-    rolls back on any exception, so a rerun inside it would silently undo the change. An
-    SmsChatError is shown as a banner instead (and nothing is committed, nothing reruns).
-    With `flash_key`, a text the change returns is kept for `show_flash` after the rerun."""
-    from smschat.db import session_scope
-
-    done = None
-    with banner_errors():
-        with session_scope() as session:
-            done = change(session)
-        if flash_key and isinstance(done, str):
-            st.session_state[flash_key] = done
-        st.rerun()
-
-
+# To go: pages/settings.py and pages/message_log.py still use these two; the other pages
+# use read/act.
 def show_flash(flash_key: str) -> None:
     message = st.session_state.pop(flash_key, None)
     if message:

@@ -7,20 +7,21 @@ import pandas as pd
 import streamlit as st
 
 from pages._automation import survey_picker, target_picker
-from pages._shared import banner_errors, change_and_rerun, notice, show_flash, viewer
+from pages._shared import act, notice, read, show_flash, viewer
 from smschat.automation import broadcasts
 from smschat.chat.timefmt import format_timestamp
-from smschat.db import session_scope
 
 me = viewer("broadcasts")
 st.title("Broadcast Messages")
 tz = ZoneInfo(me.time_zone)
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    rows = broadcasts.list_broadcasts(session, me.user_id, me.project_id)
-if rows is None:
-    st.stop()
+rows = read(broadcasts.list_broadcasts, me.project_id)
+
+
+def _outcome(b) -> str:
+    return (f"Queued for {b.recipients} contacts ({b.skipped_opted_out} opted out, skipped)."
+            if b.status == "sent" else "Scheduled.")
+
 
 with st.container(border=True):
     st.subheader("New broadcast")
@@ -38,13 +39,9 @@ with st.container(border=True):
         send_at = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
         notice("caption", f"In the project's time zone ({me.time_zone}).")
     if st.button("Send broadcast" if when == "Now" else "Schedule broadcast", type="primary", key="bc_send"):
-        def _create(session):
-            b = broadcasts.create_broadcast(session, me.user_id, me.project_id, name, body, recipients,
-                                            send_at=send_at, survey_id=survey_id)
-            return (f"Queued for {b.recipients} contacts ({b.skipped_opted_out} opted out, skipped)."
-                    if b.status == "sent" else "Scheduled.")
-        change_and_rerun(_create, "bc_flash")
-    show_flash("bc_flash")
+        act(broadcasts.create_broadcast, me.project_id, name, body, recipients, send_at=send_at,
+            survey_id=survey_id, flash=_outcome)
+    show_flash("flash")
 
 st.subheader("Progress")
 if st.button("Refresh", key="bc_refresh"):
@@ -67,4 +64,4 @@ else:
     if scheduled:
         pick = st.selectbox("Scheduled broadcast", list(scheduled), format_func=scheduled.get, key="bc_pick")
         if st.button("Cancel it", key="bc_cancel"):
-            change_and_rerun(lambda session: broadcasts.cancel(session, me.user_id, me.project_id, pick))
+            act(broadcasts.cancel, me.project_id, pick)

@@ -6,19 +6,11 @@ from html import escape
 import streamlit as st
 
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
-from pages._shared import (
-    banner_errors,
-    end_if_logged_out,
-    notice,
-    plain_heading,
-    viewer,
-)
+from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
 from smschat.chat.templates import get_template
 from smschat.chat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
 from smschat.config import get_settings
-from smschat.db import session_scope
-from smschat.errors import SmsChatError
 from smschat.messaging import outbox
 
 PAGE = 50
@@ -32,9 +24,7 @@ contact_id = st.query_params.get("contact")
 if not contact_id:
     st.title("Chat")
     query = st.text_input("Find a contact", placeholder="Name or phone number")
-    rows = []
-    with banner_errors(), session_scope(readonly=True) as session:
-        rows = chat.find_contacts(session, me.user_id, me.project_id, query, limit=50)
+    rows = read(chat.find_contacts, me.project_id, query, limit=50)
     if not rows:
         st.info("No contact matches.")
         st.stop()
@@ -47,13 +37,8 @@ if not contact_id:
         st.rerun()
     st.stop()
 
-try:
-    with session_scope(readonly=True) as session:
-        opened = chat.open_window(session, me.user_id, me.project_id, contact_id)
-except SmsChatError as exc:
-    # The same words whether the contact is missing or another project's: nothing leaks.
-    notice("error", str(exc))
-    st.stop()
+# The same words whether the contact is missing or another project's: nothing leaks.
+opened = read(chat.open_window, me.project_id, contact_id)
 
 contact_id, title, threshold = opened.contact_id, opened.title, opened.counter_threshold
 template = get_template(opened.template)
@@ -77,30 +62,29 @@ range_name = st.segmented_control(
 ) or DEFAULT_RANGE
 
 
-def _refresh(session) -> None:
+def _refresh() -> None:
     """First page of the range, or only what is new since the last id shown."""
     if win["range"] != range_name:
-        lines = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name, limit=PAGE)
+        lines = read(chat.window_history, me.project_id, contact_id, range_name=range_name, limit=PAGE)
         win.update(range=range_name, lines=lines, has_older=len(lines) == PAGE)
     else:
         lines = win["lines"]
         cursor = lines[-1].id if lines else 0
-        new = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name,
-                                  after_id=cursor, limit=500)
-        lines.extend(new)
+        lines.extend(read(chat.window_history, me.project_id, contact_id, range_name=range_name,
+                          after_id=cursor, limit=500))
         pending = [line.id for line in lines if line.status not in FINAL]
-        current = chat.window_statuses(session, me.user_id, me.project_id, pending)
+        current = read(chat.window_statuses, me.project_id, pending)
         for i, line in enumerate(lines):
             if line.id in current and current[line.id] != (line.status, line.error):
                 lines[i] = replace(line, status=current[line.id][0], error=current[line.id][1])
     if win["lines"]:
-        chat.read_up_to(session, me.user_id, me.project_id, contact_id, win["lines"][-1].id)
+        act(chat.read_up_to, me.project_id, contact_id, win["lines"][-1].id, rerun=False)
 
 
-def _load_older(session) -> None:
+def _load_older() -> None:
     lines = win["lines"]
-    older = chat.window_history(session, me.user_id, me.project_id, contact_id, range_name=range_name,
-                             before_id=lines[0].id if lines else None, limit=PAGE)
+    older = read(chat.window_history, me.project_id, contact_id, range_name=range_name,
+                 before_id=lines[0].id if lines else None, limit=PAGE)
     win.update(lines=older + lines, has_older=len(older) == PAGE)
 
 
@@ -123,13 +107,12 @@ def _line_html(line) -> str:
 @st.fragment(run_every=REFRESH)
 def window() -> None:
     end_if_logged_out()
-    others, counter = [], 0
-    with banner_errors(), session_scope() as session:
-        _refresh(session)
-        if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
-            _load_older(session)
-        counter = chat.window_counter(session, me.user_id, me.project_id, contact_id, win["counter_from"]) if threshold else None
-        others = chat.viewing(session, me.user_id, me.project_id, contact_id, within_seconds=REFRESH * 3 + 2)
+    _refresh()
+    if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
+        _load_older()
+    counter = read(chat.window_counter, me.project_id, contact_id, win["counter_from"]) if threshold else None
+    # Notes that this user has the chat open (a write), and who else has.
+    others = act(chat.viewing, me.project_id, contact_id, within_seconds=REFRESH * 3 + 2, rerun=False) or []
     if threshold:
         left, right = st.columns([6, 1])
         red = " red" if counter >= threshold else ""
@@ -139,8 +122,7 @@ def window() -> None:
                   f"<span class='n'>{counter}</span><small>messages since this window opened "
                   f"(limit {threshold})</small></div>")
         if right.button("Reset", key=f"reset_{contact_id}"):
-            with session_scope(readonly=True) as session:
-                win["counter_from"] = chat.reset_counter(session, me.user_id, me.project_id, contact_id)
+            win["counter_from"] = read(chat.reset_counter, me.project_id, contact_id)
             st.rerun(scope="fragment")
     if others:
         st.html(f"<div class='smschat-viewing'>viewing now: {escape(', '.join(others))}</div>")
@@ -155,10 +137,9 @@ def window() -> None:
         if line.direction == "out" and line.status in RETRYABLE:
             text_col, button_col = st.columns([6, 1])
             text_col.text(f"Not delivered ({line.timestamp}): {line.error or line.status}")
-            if button_col.button("Retry", key=f"retry_{line.id}"):
-                with banner_errors(), session_scope() as session:
-                    chat.retry(session, me.user_id, me.project_id, line.id)
-                    win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
+            if button_col.button("Retry", key=f"retry_{line.id}") and act(
+                    chat.retry, me.project_id, line.id, where=text_col, rerun=False):
+                win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
                 st.rerun(scope="fragment")
 
 
@@ -176,15 +157,12 @@ st.html("<div class='smschat-counter'>0 / 160</div>"
 # Live character counter, same rules as smschat.segments (pages/_scripts.py).
 st.html(COUNTER_SCRIPT, unsafe_allow_javascript=True)
 send_col, unread_col = st.columns([1, 5])
-if send_col.button("Send", type="primary", key=f"send_{contact_id}"):
-    with banner_errors():
-        with session_scope() as session:
-            chat.send(session, me.user_id, me.project_id, contact_id, st.session_state[BODY])
-        st.session_state[f"sent_{contact_id}"] = True
-        st.rerun()
+if send_col.button("Send", type="primary", key=f"send_{contact_id}") and act(
+        chat.send, me.project_id, contact_id, st.session_state[BODY], rerun=False):
+    st.session_state[f"sent_{contact_id}"] = True  # clears the box; an error keeps the text
+    st.rerun()
 if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
-    with banner_errors(), session_scope() as session:
-        chat.mark_unread(session, me.user_id, me.project_id, contact_id)
+    act(chat.mark_unread, me.project_id, contact_id, rerun=False)
     # Leave the window, or its next refresh would read the conversation again.
     st.session_state.pop(WIN, None)
     st.switch_page("pages/contacts.py")

@@ -5,11 +5,10 @@ from html import escape
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, notice, viewer
+from pages._shared import notice, read, viewer
 from smschat.accounts import access
 from smschat.accounts.access import Action
 from smschat.chat.timefmt import format_timestamp
-from smschat.db import session_scope
 from smschat.people import contacts
 
 PAGE_SIZES = [10, 25, 50, 100]
@@ -17,11 +16,7 @@ PAGE_SIZES = [10, 25, 50, 100]
 me = viewer("contacts")
 st.title("Contacts")
 
-stats = None
-with banner_errors(), session_scope(readonly=True) as session:
-    stats = contacts.overview(session, me.user_id, me.project_id)
-if stats is None:
-    st.stop()
+stats = read(contacts.overview, me.project_id)
 # Figures for program managers; the unread one filters the list below.
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Conversations with unread messages", stats.unread_conversations)
@@ -52,46 +47,45 @@ if st.session_state.get("contacts_filter") != filter_key:
     st.session_state["contacts_filter"] = filter_key
     st.session_state["contacts_page"] = 0
 
-with banner_errors(), session_scope(readonly=True) as session:
-    listing = contacts.browse(session, me.user_id, me.project_id, search=search, kind=kind, unread_only=unread_only,
-                              sort=sort, page_size=page_size, page=st.session_state.get("contacts_page", 0))
-    rows, total, page, unread = listing.rows, listing.total, listing.page, listing.unread
-    pages = max(1, -(-total // page_size))
+listing = read(contacts.browse, me.project_id, search=search, kind=kind, unread_only=unread_only, sort=sort,
+                page_size=page_size, page=st.session_state.get("contacts_page", 0))
+rows, total, page, unread = listing.rows, listing.total, listing.page, listing.unread
+pages = max(1, -(-total // page_size))
 
-    frame = pd.DataFrame(
-        {
-            "Contact Name": [r.name for r in rows],
-            "Contact Type": [r.kind_label for r in rows],
-            "Phone Number": [r.phone for r in rows],
-            "Unread": [unread.get(r.id, 0) for r in rows],
-            "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
-            "Opted out": [r.opted_out for r in rows],
-            "Chat": [f"chat?contact={r.id}" for r in rows],
-        }
-    )
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        column_config={"Chat": st.column_config.LinkColumn("Chat", display_text="Chat")},
-    )
-    first = page * page_size + 1 if total else 0
-    last = min(total, (page + 1) * page_size)
-    prev_col, info_col, next_col = st.columns([1, 4, 1])
-    notice("markdown", f"Showing {first} to {last} of {total} contacts", where=info_col)
-    if prev_col.button("< Previous", disabled=page == 0):
-        st.session_state["contacts_page"] = page - 1
-        st.rerun()
-    if next_col.button("Next >", disabled=page >= pages - 1):
-        st.session_state["contacts_page"] = page + 1
-        st.rerun()
+frame = pd.DataFrame(
+    {
+        "Contact Name": [r.name for r in rows],
+        "Contact Type": [r.kind_label for r in rows],
+        "Phone Number": [r.phone for r in rows],
+        "Unread": [unread.get(r.id, 0) for r in rows],
+        "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
+        "Opted out": [r.opted_out for r in rows],
+        "Chat": [f"chat?contact={r.id}" for r in rows],
+    }
+)
+st.dataframe(
+    frame,
+    hide_index=True,
+    width="stretch",
+    column_config={"Chat": st.column_config.LinkColumn("Chat", display_text="Chat")},
+)
+first = page * page_size + 1 if total else 0
+last = min(total, (page + 1) * page_size)
+prev_col, info_col, next_col = st.columns([1, 4, 1])
+notice("markdown", f"Showing {first} to {last} of {total} contacts", where=info_col)
+if prev_col.button("< Previous", disabled=page == 0):
+    st.session_state["contacts_page"] = page - 1
+    st.rerun()
+if next_col.button("Next >", disabled=page >= pages - 1):
+    st.session_state["contacts_page"] = page + 1
+    st.rerun()
 
-    # The same Chat actions as plain links, each opening the contact's chat in its own tab
-    # (also what keyboard and screen-reader users reach; the table above is a canvas).
-    links = "".join(
-        f"<li><a href='chat?contact={r.id}' target='_blank' rel='noopener' data-contact='{r.id}'>"
-        f"Chat with {escape(r.name)}</a>{' · ' + str(unread[r.id]) + ' unread' if unread.get(r.id) else ''}</li>"
-        for r in rows
-    )
-    with st.expander("Open a chat in a new tab", expanded=False):
-        st.html(f"<ul class='smschat-chat-links'>{links}</ul>")
+# The same Chat actions as plain links, each opening the contact's chat in its own tab
+# (also what keyboard and screen-reader users reach; the table above is a canvas).
+links = "".join(
+    f"<li><a href='chat?contact={r.id}' target='_blank' rel='noopener' data-contact='{r.id}'>"
+    f"Chat with {escape(r.name)}</a>{' · ' + str(unread[r.id]) + ' unread' if unread.get(r.id) else ''}</li>"
+    for r in rows
+)
+with st.expander("Open a chat in a new tab", expanded=False):
+    st.html(f"<ul class='smschat-chat-links'>{links}</ul>")

@@ -4,20 +4,15 @@ import pandas as pd
 import streamlit as st
 
 from pages._automation import survey_picker
-from pages._shared import banner_errors, change_and_rerun, viewer
+from pages._shared import act, read, viewer
 from smschat.automation import keywords
-from smschat.db import session_scope
 
 me = viewer("keywords")
 st.title("Keywords")
 st.caption("An incoming message whose first word is a keyword (any case) gets the reply, or starts the survey. "
            "A contact in the middle of a survey answers it first. STOP, START and HELP are reserved.")
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    rows = keywords.list_keywords(session, me.user_id, me.project_id)
-if rows is None:
-    st.stop()
+rows = read(keywords.list_keywords, me.project_id)
 
 if rows:
     st.dataframe(pd.DataFrame({
@@ -28,7 +23,7 @@ if rows:
     names = {r.id: r.keyword for r in rows}
     pick = st.selectbox("Keyword", list(names), format_func=names.get, key="kw_pick")
     if st.button("Delete keyword", key="kw_delete"):
-        change_and_rerun(lambda session: keywords.delete_keyword(session, me.user_id, me.project_id, pick))
+        act(keywords.delete_keyword, me.project_id, pick)
 else:
     st.info("No keywords yet.")
 
@@ -38,5 +33,4 @@ with st.container(border=True):
     reply = st.text_area("Reply", key="kw_reply", max_chars=1600)
     survey_id = survey_picker(me, "kw", label="Survey to start (optional)")
     if st.button("Add keyword", type="primary", key="kw_add"):
-        change_and_rerun(lambda session: keywords.create_keyword(
-            session, me.user_id, me.project_id, word, reply, survey_id=survey_id) and None)
+        act(keywords.create_keyword, me.project_id, word, reply, survey_id=survey_id)

@@ -3,8 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, notice, viewer
-from smschat.db import session_scope
+from pages._shared import act, read, viewer
 from smschat.people import imports
 
 me = viewer("manage_contacts")
@@ -18,22 +17,20 @@ with worker_tab, st.form("add_worker", clear_on_submit=True):
     phone = st.text_input("Phone number")
     verify = st.checkbox("Send the verification SMS now", value=True)
     if st.form_submit_button("Add mobile worker"):
-        with banner_errors(), session_scope() as session:
-            imports.add_contact(session, me.user_id, me.project_id, "mobile_worker", name, phone,
-                                username=username or None, send_verification=verify)
-            st.success("Added. The worker appears in the contacts once the number is verified.")
+        act(imports.add_contact, me.project_id, "mobile_worker", name, phone, username=username or None,
+            send_verification=verify, rerun=False,
+            flash="Added. The worker appears in the contacts once the number is verified.")
 
 with case_tab, st.form("add_case", clear_on_submit=True):
     name = st.text_input("Case name")
     phone = st.text_input("Phone number", key="case_phone")
     props = st.text_area("Case properties", placeholder="one per line: property = value")
     if st.form_submit_button("Add case"):
-        with banner_errors(), session_scope() as session:
-            properties = dict(
-                (k.strip(), v.strip()) for k, v in (line.split("=", 1) for line in props.splitlines() if "=" in line)
-            )
-            imports.add_contact(session, me.user_id, me.project_id, "case", name, phone, case_properties=properties)
-            st.success("Added.")
+        properties = dict(
+            (k.strip(), v.strip()) for k, v in (line.split("=", 1) for line in props.splitlines() if "=" in line)
+        )
+        act(imports.add_contact, me.project_id, "case", name, phone, case_properties=properties, rerun=False,
+            flash="Added.")
 
 with upload_tab:
     st.write("Columns: `type` (mobile_worker or case), `name`, `phone`; for workers optionally "
@@ -41,23 +38,19 @@ with upload_tab:
              "Rows are matched by phone number: importing the same file again changes nothing.")
     upload = st.file_uploader("CSV file", type=["csv"])
     if upload is not None and st.button("Import"):
-        with banner_errors(), session_scope() as session:
-            report = imports.import_csv(session, me.user_id, me.project_id, upload.getvalue().decode("utf-8-sig"))
-            notice("success", report.summary)
-            if report.errors:
-                st.dataframe(pd.DataFrame(report.errors, columns=["Line", "Error"]), hide_index=True)
+        report = act(imports.import_csv, me.project_id, upload.getvalue().decode("utf-8-sig"), rerun=False,
+                     flash=lambda report: report.summary)
+        if report and report.errors:
+            st.dataframe(pd.DataFrame(report.errors, columns=["Line", "Error"]), hide_index=True)
 
 with verify_tab:
     st.write("Mobile workers whose number is not verified yet are not in the contacts list. "
              "The verification SMS asks them to reply '123'.")
-    with banner_errors(), session_scope(readonly=True) as session:
-        pending = imports.unverified_workers(session, me.user_id, me.project_id)
+    pending = read(imports.unverified_workers, me.project_id)
     if not pending:
         st.info("Every mobile worker's number is verified.")
     for contact_id, name, number in pending:
         left, right = st.columns([4, 1])
         left.text(f"{name} · {number}")
         if right.button("Send verification", key=f"verify_{contact_id}"):
-            with banner_errors(), session_scope() as session:
-                imports.start_verification(session, me.user_id, me.project_id, contact_id)
-                st.success("Sent.")
+            act(imports.start_verification, me.project_id, contact_id, where=left, rerun=False, flash="Sent.")

@@ -3,24 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, change_and_rerun, notice, viewer
+from pages._shared import act, read, show_flash, viewer
 from smschat.accounts import projects
-from smschat.db import session_scope
 
 me = viewer("projects")
 st.title("Projects")
 st.caption("The projects you administer. A sender number belongs to one project only; "
            "numbers are stored in E.164, national numbers are read in the project's default region.")
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    projects.managed_project(session, me.user_id, me.project_id)  # refuses a non-admin here
-    rows = projects.managed_projects(session, me.user_id)
-if rows is None:
-    st.stop()
-added = st.session_state.pop("projects_notice", None)
-if added:
-    notice("success", added)  # it quotes the project's name
+read(projects.managed_project, me.project_id)  # refuses a non-admin here
+rows = read(projects.managed_projects)
+show_flash("flash")  # it quotes the project's name
 
 st.dataframe(
     pd.DataFrame(
@@ -48,13 +41,9 @@ with left.form("add_project", clear_on_submit=True):
                            help="Two letters, e.g. US, KE, SN: how national phone numbers are read.")
     senders = st.text_area("Sender numbers", placeholder="one per line, e.g. +15005550006", key="new_senders")
     if st.form_submit_button("Add project"):
-        def _add(session) -> None:
-            created = projects.add_project(session, me.user_id, me.project_id, slug, name, time_zone=zone,
-                                           default_region=region,
-                                           sender_numbers=[n.strip() for n in senders.splitlines() if n.strip()])
-            st.session_state["projects_notice"] = f"Added {created.name}. You are its admin; switch to it in the sidebar."
-
-        change_and_rerun(_add)
+        act(projects.add_project, me.project_id, slug, name, time_zone=zone, default_region=region,
+            sender_numbers=[n.strip() for n in senders.splitlines() if n.strip()],
+            flash=lambda created: f"Added {created.name}. You are its admin; switch to it in the sidebar.")
 
 with right.container(border=True):
     st.subheader("Change a project")
@@ -64,14 +53,14 @@ with right.container(border=True):
                                 key="projects_target")]
     new_name = st.text_input("Name", value=chosen.name, key=f"name_{chosen.id}")
     if st.button("Rename"):
-        change_and_rerun(lambda s: projects.rename_project(s, me.user_id, chosen.id, new_name))
+        act(projects.rename_project, chosen.id, new_name)
     new_zone = st.selectbox("Time zone", ZONES, index=ZONES.index(chosen.time_zone) if chosen.time_zone in ZONES else 0,
                             key=f"zone_{chosen.id}")
     if st.button("Set time zone"):
-        change_and_rerun(lambda s: projects.set_time_zone(s, me.user_id, chosen.id, new_zone))
+        act(projects.set_time_zone, chosen.id, new_zone)
     new_region = st.text_input("Default region", value=chosen.default_region, max_chars=2, key=f"region_{chosen.id}")
     if st.button("Set default region"):
-        change_and_rerun(lambda s: projects.set_default_region(s, me.user_id, chosen.id, new_region))
+        act(projects.set_default_region, chosen.id, new_region)
 
     st.markdown("**Sender numbers**")
     if not chosen.sender_numbers:
@@ -80,7 +69,7 @@ with right.container(border=True):
         text_col, button_col = st.columns([4, 1])
         text_col.text(number)
         if button_col.button("Remove", key=f"remove_{chosen.id}_{number}"):
-            change_and_rerun(lambda s, n=number: projects.remove_sender_number(s, me.user_id, chosen.id, n))
+            act(projects.remove_sender_number, chosen.id, number, where=text_col)
     new_number = st.text_input("Sender number", key=f"sender_{chosen.id}", placeholder="+15005550006")
     if st.button("Add sender number", key="add_sender"):
-        change_and_rerun(lambda s: projects.add_sender_number(s, me.user_id, chosen.id, new_number))
+        act(projects.add_sender_number, chosen.id, new_number)

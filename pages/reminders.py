@@ -8,19 +8,14 @@ import pandas as pd
 import streamlit as st
 
 from pages._automation import survey_picker, target_picker
-from pages._shared import banner_errors, change_and_rerun, notice, viewer
+from pages._shared import act, notice, read, viewer
 from smschat.automation import reminders, schedule
 from smschat.chat.timefmt import format_timestamp
-from smschat.db import session_scope
 
 me = viewer("reminders")
 st.title("Reminders")
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    rows = reminders.list_reminders(session, me.user_id, me.project_id)
-if rows is None:
-    st.stop()
+rows = read(reminders.list_reminders, me.project_id)
 
 
 def _when(value):
@@ -45,12 +40,12 @@ with listing:
         names = {r.id: r.name for r in rows}
         target = st.selectbox("Reminder", list(names), format_func=names.get, key="rem_pick")
         b1, b2, b3 = st.columns(3)
-        for column, label, action in ((b1, "Pause", "pause"), (b2, "Resume", "resume"), (b3, "Delete", "delete")):
-            if column.button(label, key=f"rem_{action}"):
-                change_and_rerun(
-                    (lambda s: reminders.delete_reminder(s, me.user_id, me.project_id, target)) if action == "delete"
-                    else (lambda s, on=action == "resume": reminders.set_active(s, me.user_id, me.project_id, target,
-                                                                               on) and None))
+        if b1.button("Pause", key="rem_pause"):
+            act(reminders.set_active, me.project_id, target, False)
+        if b2.button("Resume", key="rem_resume"):
+            act(reminders.set_active, me.project_id, target, True)
+        if b3.button("Delete", key="rem_delete"):
+            act(reminders.delete_reminder, me.project_id, target)
 
 with new:
     name = st.text_input("Name", key="rem_name")
@@ -74,36 +69,33 @@ with new:
             when["weekdays"] = days
     notice("caption", f"Times are in the project's time zone ({me.time_zone}).")
     if st.button("Add reminder", type="primary", key="rem_add"):
-        with banner_errors(), session_scope() as session:
-            r = reminders.create_reminder(session, me.user_id, me.project_id, name, body, recipients, when,
-                                          survey_id=survey_id)
-            notice("success", f"Added; first goes out {_when(r.next_due_at)}.")
+        act(reminders.create_reminder, me.project_id, name, body, recipients, when, survey_id=survey_id, rerun=False,
+            flash=lambda r: f"Added; first goes out {_when(r.next_due_at)}.")
 
 with cal:
     st.caption("What goes out on each day of the next 30 days (project time zone), per reminder and scheduled "
                "broadcast; Messages = times × current recipients.")
-    with banner_errors(), session_scope(readonly=True) as session:
-        days = reminders.calendar(session, me.user_id, me.project_id)
-        frame = pd.DataFrame({
-            "Date": [d.day.strftime("%a %m/%d/%y") for d in days],
-            "Reminder": [d.name for d in days],
-            "Times": [d.times for d in days],
-            "Recipients": [d.recipients for d in days],
-            "Messages": [d.messages for d in days],
-        })
-        if frame.empty:
-            st.info("Nothing scheduled in the next 30 days.")
-        else:
-            # Every one of the 30 days on the axis, in order, empty days included.
-            first = datetime.now(UTC).astimezone(ZoneInfo(me.time_zone)).date()
-            axis = [(first + timedelta(days=i)).strftime("%a %m/%d") for i in range(30)]
-            totals = pd.DataFrame({"Day": axis, "Messages": 0}).set_index("Day")
-            for d in days:
-                key = d.day.strftime("%a %m/%d")
-                if key in totals.index:
-                    totals.loc[key, "Messages"] += d.messages
-            chart = alt.Chart(totals.reset_index()).mark_bar().encode(
-                x=alt.X("Day:N", sort=axis, title=None), y=alt.Y("Messages:Q", title="Messages", axis=alt.Axis(tickMinStep=1, format="d")),
-                tooltip=["Day", "Messages"])
-            st.altair_chart(chart, width="stretch")
-            st.dataframe(frame, hide_index=True, width="stretch")
+    days = read(reminders.calendar, me.project_id)
+    frame = pd.DataFrame({
+        "Date": [d.day.strftime("%a %m/%d/%y") for d in days],
+        "Reminder": [d.name for d in days],
+        "Times": [d.times for d in days],
+        "Recipients": [d.recipients for d in days],
+        "Messages": [d.messages for d in days],
+    })
+    if frame.empty:
+        st.info("Nothing scheduled in the next 30 days.")
+    else:
+        # Every one of the 30 days on the axis, in order, empty days included.
+        first = datetime.now(UTC).astimezone(ZoneInfo(me.time_zone)).date()
+        axis = [(first + timedelta(days=i)).strftime("%a %m/%d") for i in range(30)]
+        totals = pd.DataFrame({"Day": axis, "Messages": 0}).set_index("Day")
+        for d in days:
+            key = d.day.strftime("%a %m/%d")
+            if key in totals.index:
+                totals.loc[key, "Messages"] += d.messages
+        chart = alt.Chart(totals.reset_index()).mark_bar().encode(
+            x=alt.X("Day:N", sort=axis, title=None), y=alt.Y("Messages:Q", title="Messages", axis=alt.Axis(tickMinStep=1, format="d")),
+            tooltip=["Day", "Messages"])
+        st.altair_chart(chart, width="stretch")
+        st.dataframe(frame, hide_index=True, width="stretch")

@@ -4,9 +4,8 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import banner_errors, end_if_logged_out, viewer
+from pages._shared import act, end_if_logged_out, read, viewer
 from smschat.config import get_settings
-from smschat.db import session_scope
 from smschat.messaging import simulator
 
 me = viewer("simulator")
@@ -16,11 +15,7 @@ st.caption(
     "through the same inbound path a real SMS gateway uses."
 )
 
-numbers = None
-with banner_errors(), session_scope(readonly=True) as session:
-    numbers = simulator.numbers(session, me.user_id, me.project_id)
-if numbers is None:
-    st.stop()
+numbers = read(simulator.numbers, me.project_id)
 if not numbers:
     st.info("This project has no phone numbers yet.")
     st.stop()
@@ -32,9 +27,7 @@ number = st.selectbox("Phone", list(labels), format_func=labels.__getitem__, key
 @st.fragment(run_every=get_settings().chat_refresh_seconds)
 def thread() -> None:
     end_if_logged_out()
-    lines = []
-    with banner_errors(), session_scope(readonly=True) as session:
-        lines = simulator.thread(session, me.user_id, me.project_id, number)
+    lines = read(simulator.thread, me.project_id, number)
     if not lines:
         st.caption("No messages with this phone yet.")
         return
@@ -58,9 +51,7 @@ KEY = "sim_body"
 if st.session_state.pop("sim_sent", False):
     st.session_state[KEY] = ""
 st.text_input("Contact's reply", key=KEY, placeholder="Type what the contact answers")
-if st.button("Send reply", type="primary"):
-    with banner_errors():
-        with session_scope() as session:
-            simulator.reply(session, me.user_id, me.project_id, number, st.session_state[KEY])
-        st.session_state["sim_sent"] = True
-        st.rerun()
+if st.button("Send reply", type="primary") and act(
+        simulator.reply, me.project_id, number, st.session_state[KEY], rerun=False):
+    st.session_state["sim_sent"] = True
+    st.rerun()

@@ -3,14 +3,13 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, change_and_rerun, viewer
+from pages._automation import PICK_LIMIT
+from pages._shared import act, read, viewer
 from smschat.automation import surveys
-from smschat.db import session_scope
 from smschat.people import contacts
 
 me = viewer("surveys")
 st.title("Surveys")
-
 
 
 def _accepts(q) -> str:
@@ -22,11 +21,14 @@ def _accepts(q) -> str:
     return "any text"
 
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    rows = surveys.list_surveys(session, me.user_id, me.project_id)
-if rows is None:
-    st.stop()
+def _survey(session, actor, project_id: int, survey_id: int):
+    """One survey's questions, answers and answers file, in one transaction."""
+    columns, answers = surveys.export_rows(session, actor, project_id, survey_id)
+    return (surveys.survey_detail(session, actor, project_id, survey_id).questions, columns, answers,
+            surveys.export_csv(session, actor, project_id, survey_id))
+
+
+rows = read(surveys.list_surveys, me.project_id)
 
 if rows:
     st.dataframe(pd.DataFrame({
@@ -39,10 +41,7 @@ if rows:
     }), hide_index=True, width="stretch")
     names = {r.id: r.name for r in rows}
     pick = st.selectbox("Survey", list(names), format_func=names.get, key="sv_pick")
-    with banner_errors(), session_scope(readonly=True) as session:
-        questions = surveys.get_survey(session, me.project_id, pick).questions
-        columns, answers = surveys.export_rows(session, me.user_id, me.project_id, pick)
-        answers_csv = surveys.export_csv(session, me.user_id, me.project_id, pick)
+    questions, columns, answers, answers_csv = read(_survey, me.project_id, pick)
     st.dataframe(pd.DataFrame({
         "#": list(range(1, len(questions) + 1)),
         "Question as sent": [surveys.question_text(q) for q in questions],
@@ -54,15 +53,13 @@ if rows:
     st.dataframe(frame, hide_index=True, width="stretch")
     st.download_button("Download answers (CSV)", answers_csv, file_name=f"survey-{pick}.csv",
                        mime="text/csv", key="sv_csv")
-    with session_scope(readonly=True) as session:
-        people = contacts.list_contacts(session, me.project_id, limit=500)
+    people = read(contacts.browse, me.project_id, page_size=PICK_LIMIT).rows
     if people:
         c1, c2 = st.columns([3, 1])
         who = c1.selectbox("Start it now for", people, format_func=lambda r: f"{r.name} · {r.phone}", key="sv_who")
         if c2.button("Start survey", key="sv_start"):
-            with banner_errors(), session_scope() as session:
-                surveys.start_for_contact(session, me.user_id, me.project_id, pick, who.id)
-                st.success("Started: the first question is queued.")
+            act(surveys.start_for_contact, me.project_id, pick, who.id, rerun=False,
+                flash="Started: the first question is queued.")
 else:
     st.info("No surveys yet. Start one from a keyword, a broadcast or a reminder once it exists.")
 
@@ -89,6 +86,4 @@ with st.container(border=True):
              "choices": [c for c in str(row["Choices"] or "").split("|")] if not pd.isna(row["Choices"]) else []}
             for _, row in editor.iterrows() if isinstance(row["Question"], str) and row["Question"].strip()
         ]
-        change_and_rerun(lambda session: surveys.create_survey(
-            session, me.user_id, me.project_id, name, questions, max_attempts=attempts, timeout_minutes=timeout)
-            and None)
+        act(surveys.create_survey, me.project_id, name, questions, max_attempts=attempts, timeout_minutes=timeout)

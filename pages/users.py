@@ -3,36 +3,29 @@
 import pandas as pd
 import streamlit as st
 
-from pages._shared import banner_errors, change_and_rerun, viewer
-from smschat.accounts import users
+from pages._shared import act, read, viewer
+from smschat.accounts import access, users
 from smschat.chat.timefmt import format_timestamp
-from smschat.db import session_scope
-from smschat.models import Role
 
 me = viewer("users")
 st.title("Web users")
-ROLES = [r.value for r in Role]
+ROLES = [r.value for r in access.Role]
 
-rows = None
-with banner_errors(), session_scope(readonly=True) as session:
-    rows = users.project_users(session, me.user_id, me.project_id)
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "Username": [r.username for r in rows],
-                "First name": [r.first_name for r in rows],
-                "Role": [r.role for r in rows],
-                "Active": [r.active for r in rows],
-                # Accounts are global: say which ones only a site admin may change, and why.
-                "You can change it": ["No. " + r.locked if r.locked else "Yes" for r in rows],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
-
-if rows is None:
-    st.stop()
+rows = read(users.project_users, me.project_id)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "Username": [r.username for r in rows],
+            "First name": [r.first_name for r in rows],
+            "Role": [r.role for r in rows],
+            "Active": [r.active for r in rows],
+            # Accounts are global: say which ones only a site admin may change, and why.
+            "You can change it": ["No. " + r.locked if r.locked else "Yes" for r in rows],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)
 
 left, right = st.columns(2)
 with left.form("add_user", clear_on_submit=True):
@@ -43,9 +36,8 @@ with left.form("add_user", clear_on_submit=True):
     password = st.text_input("Password", type="password",
                              help="At least 10 characters, not a common password; a few unrelated words work well.")
     if st.form_submit_button("Add"):
-        with banner_errors(), session_scope() as session:
-            users.add_user(session, me.user_id, me.project_id, username, password, first_name=first_name, role=role)
-            st.success("Added.")
+        act(users.add_user, me.project_id, username, password, first_name=first_name, role=role, rerun=False,
+            flash="Added.")
 
 with right.container(border=True):
     st.subheader("Change a web user")
@@ -58,37 +50,34 @@ with right.container(border=True):
         new_role = st.selectbox("New role", ROLES, key="users_role")
         c1, c2, c3 = st.columns(3)
         if c1.button("Set role", key="users_set_role"):
-            change_and_rerun(lambda s: users.change_role(s, me.user_id, me.project_id, target, new_role))
+            act(users.change_role, me.project_id, target, new_role)
         if c2.button("Disable"):
-            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, False))
+            act(users.set_active, me.project_id, target, False)
         if c3.button("Enable"):
-            change_and_rerun(lambda s: users.set_active(s, me.user_id, me.project_id, target, True))
+            act(users.set_active, me.project_id, target, True)
         new_password = st.text_input("New password", type="password", key="users_password")
         if st.button("Reset password", key="users_reset_password"):
-            with banner_errors(), session_scope() as session:
-                users.reset_password(session, me.user_id, me.project_id, target, new_password)
-                st.success("Password changed.")
+            act(users.reset_password, me.project_id, target, new_password, rerun=False, flash="Password changed.")
 
 st.subheader("Audit trail")
 ALL = "All"
-with banner_errors(), session_scope(readonly=True) as session:
-    kinds, names = users.audit_filters(session, me.user_id, me.project_id)
-    what_col, who_col = st.columns(2)
-    # Options are plain text (selectbox labels are not Markdown).
-    what = what_col.selectbox("What", [ALL, *kinds], key="audit_action")
-    who = who_col.selectbox("Who", [ALL, *names], key="audit_user")
-    events = users.audit_trail(session, me.user_id, me.project_id,
-                               action=None if what == ALL else what, username=None if who == ALL else who)
-    st.dataframe(
-        pd.DataFrame(
-            {
-                "When": [format_timestamp(e.at, me.time_zone) for e in events],
-                "What": [e.action for e in events],
-                "Who": [e.username or "" for e in events],
-                "Address": [e.address or "" for e in events],
-                "Details": [", ".join(f"{k}: {v}" for k, v in e.detail.items()) for e in events],
-            }
-        ),
-        hide_index=True,
-        width="stretch",
-    )
+kinds, names = read(users.audit_filters, me.project_id)
+what_col, who_col = st.columns(2)
+# Options are plain text (selectbox labels are not Markdown).
+what = what_col.selectbox("What", [ALL, *kinds], key="audit_action")
+who = who_col.selectbox("Who", [ALL, *names], key="audit_user")
+events = read(users.audit_trail, me.project_id, action=None if what == ALL else what,
+              username=None if who == ALL else who)
+st.dataframe(
+    pd.DataFrame(
+        {
+            "When": [format_timestamp(e.at, me.time_zone) for e in events],
+            "What": [e.action for e in events],
+            "Who": [e.username or "" for e in events],
+            "Address": [e.address or "" for e in events],
+            "Details": [", ".join(f"{k}: {v}" for k, v in e.detail.items()) for e in events],
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+)

@@ -452,7 +452,7 @@ def export(
     from smschat.db import session_scope
     from smschat.errors import ValidationError
     from smschat.log.exports import export_messages, parse_format
-    from smschat.log.messagelog import COMMAND_LINE, LogFilter
+    from smschat.log.messagelog import LogFilter
 
     if not output.parent.is_dir():  # say so rather than create folders from a typo
         raise typer.BadParameter(f"there is no folder {output.parent}", param_hint="'--output'")
@@ -487,10 +487,10 @@ def export(
         with Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=_stderr_console(), transient=True) as bar:
             task = bar.add_task("export", total=None)
-            result = export_messages(COMMAND_LINE, project_id, filt, fmt, output, username=operator,
+            result = export_messages(OPERATOR, project_id, filt, fmt, output, username=operator,
                                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
-        result = export_messages(COMMAND_LINE, project_id, filt, fmt, output, username=operator)
+        result = export_messages(OPERATOR, project_id, filt, fmt, output, username=operator)
     typer.echo(f"Exported {result.rows:,} messages to {output}.")
 
 

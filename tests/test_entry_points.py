@@ -259,19 +259,11 @@ def world(session) -> World:
     return World(own.id, other.id, role_users, objects, site_admin.id)
 
 
-def _not_yet_actor(function) -> bool:
-    # MERGE SHIM (delete at merge): the message log, exports and chat settings take an Actor on
-    # the other branch; here they still take `actor_id` (a user id, or COMMAND_LINE).
-    import inspect
-
-    return "actor_id" in inspect.signature(function).parameters
-
-
 def _outcome(session, entry: Entry, actor: Actor, args: tuple) -> SmsChatError | None:
     """Call inside a savepoint that is always rolled back; the error it raised, if any."""
     savepoint = session.begin_nested()
     try:
-        entry.function(session, actor.user_id if _not_yet_actor(entry.function) else actor, *args)
+        entry.function(session, actor, *args)
         return None
     except SmsChatError as exc:
         return exc
@@ -328,7 +320,7 @@ def test_an_account_beyond_the_admins_projects_is_changed_only_by_a_site_admin(s
 
 # Checked, but not scoped to one project: tested on their own (tests/test_projects.py).
 # Not entry points of their own: the project list of an admin, and the log's check itself.
-NOT_PROJECT_SCOPED = {projects.managed_projects, messagelog.authorize}
+NOT_PROJECT_SCOPED = {projects.managed_projects}
 
 
 def test_every_checked_function_of_the_page_services_is_in_the_table():
@@ -355,8 +347,6 @@ NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send}
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 def test_the_operator_passes_every_check_in_every_project(session, world, entry):
-    if _not_yet_actor(entry.function):
-        pytest.skip("MERGE: takes an Actor on the other branch")
     for pid, objects in ((world.own, world.objects["own"]), (world.other, world.objects["foreign"])):
         error = _outcome(session, entry, OPERATOR, entry.args(world, pid, objects))
         if entry.function in NEEDS_WEB_USER:
@@ -368,8 +358,6 @@ def test_the_operator_passes_every_check_in_every_project(session, world, entry)
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
 @pytest.mark.parametrize("value", ["user id", None], ids=["user-id", "none"])
 def test_anything_but_an_actor_is_a_programming_error_at_every_entry_point(session, world, entry, value):
-    if _not_yet_actor(entry.function):
-        pytest.skip("MERGE: takes an Actor on the other branch")
     not_an_actor = world.users[Role.ADMIN] if value == "user id" else None
     savepoint = session.begin_nested()
     try:

@@ -6,7 +6,6 @@ The pages hide what a role cannot use (convenience); these checks are the rule.
 from __future__ import annotations
 
 import enum
-import sys
 
 from sqlalchemy.orm import Session
 
@@ -51,15 +50,6 @@ def allowed(role: str | Role, action: Action) -> bool:
         return False
 
 
-# MERGE SHIM (delete at merge, with `import sys`): on this branch the message log and the chat
-# settings still pass a user id (or None); their Actor version comes from the other branch.
-_MERGE_SHIM_CALLERS = {"smschat.log.messagelog", "smschat.chat.settings"}
-
-
-def _merge_shim(actor):
-    return Actor.web(actor) if isinstance(actor, int) and not isinstance(actor, bool) else actor
-
-
 def checked(actor: Actor) -> Actor:
     """`actor` itself; a TypeError for anything else (a user id, None): never a pass."""
     if not isinstance(actor, Actor):
@@ -74,8 +64,6 @@ def require(session: Session, actor: Actor, project_id: int, action: Action) -> 
     database itself, so it passes as an admin of every project; a web user's role is read.
     Anything else is a programming error, never a pass."""
 
-    if _MERGE_SHIM_CALLERS and sys._getframe(1).f_globals.get("__name__") in _MERGE_SHIM_CALLERS:
-        actor = _merge_shim(actor)
     if checked(actor).operator:
         return Role.ADMIN
     role = role_in(session, actor.user_id, project_id)

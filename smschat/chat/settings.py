@@ -22,9 +22,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
-from smschat.accounts.access import Action
+from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
-from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.accounts.projects import get_chat_settings, get_project, validate_time_zone
 from smschat.automation.reminders import reschedule
 from smschat.automation.schedule import DAYS

@@ -19,9 +19,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
-from smschat.accounts.access import Action
+from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
-from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.db import session_scope
 from smschat.errors import ValidationError
 from smschat.log import spreadsheet

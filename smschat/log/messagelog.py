@@ -14,9 +14,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from smschat.accounts.access import Action
+from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
-from smschat.accounts.actor_shim import require  # TEMPORARY
 from smschat.log import charts as _charts
 from smschat.log import dialect, query
 from smschat.log.charts import LogCharts
@@ -112,7 +111,3 @@ def message_log_dataframe(session: Session, actor: Actor, project_id: int,
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS))
     frame["Timestamp"] = pd.to_datetime(frame["Timestamp"], format="%Y-%m-%d %H:%M:%S")
     return frame
-
-
-# TEMPORARY — delete at merge: smschat/cli.py passes OPERATOR itself once its Actor change lands.
-COMMAND_LINE = Actor.command_line()
