@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from smschat.accounts.actor import Actor
 from smschat.chat import window as chat
 from smschat.messaging import inbound
 from smschat.people import contacts
@@ -455,10 +456,10 @@ def test_settings_page_refuses_an_agent(db_url, project, agent):
 def _automation_data(session, project, sam):
     from smschat.automation import keywords, reminders, surveys
 
-    survey = surveys.create_survey(session, sam.id, project.id, "Household",
+    survey = surveys.create_survey(session, Actor.web(sam.id), project.id, "Household",
                                    [{"text": "How many children?", "kind": "number", "min": 0, "max": 20}])
-    keywords.create_keyword(session, sam.id, project.id, "survey", "", survey_id=survey.id)
-    reminders.create_reminder(session, sam.id, project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
+    keywords.create_keyword(session, Actor.web(sam.id), project.id, "survey", "", survey_id=survey.id)
+    reminders.create_reminder(session, Actor.web(sam.id), project.id, "Morning", "Good morning", {"kind": "mobile_workers"},
                               {"kind": "daily", "time": "09:00"})
     session.commit()
     return survey
