@@ -14,6 +14,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+# Argon2 at its lowest cost for the whole run, child processes included: the tests hash and
+# check thousands of passwords (tests/test_config.py holds production to the real cost).
+os.environ.setdefault("SMSCHAT_PASSWORD_HASHER", "fast")
+
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
