@@ -163,6 +163,17 @@ def marie(session, project):
     return c
 
 
+# --- time -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clock():
+    """A clock for the worker that moves only when slept on (smschat/clock.py)."""
+    from smschat.clock import ManualClock
+
+    return ManualClock()
+
+
 # --- the browser --------------------------------------------------------------------------
 
 
