@@ -26,8 +26,9 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 	else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi
 
-## test: the whole suite, on SQLite and PostgreSQL, with the browser tests
+## test: the import contracts (pyproject.toml), then the whole suite, on SQLite and PostgreSQL, with the browser tests
 test: $(STAMP) chromium
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 ## bench: the benchmarks (not part of the tests)
