@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Test processes (pytest-xdist): each has its own PostgreSQL database, SQLite files and ports;
+# one test file stays in one process, so a file's live dashboard is started once.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench chromium clean
 
@@ -29,7 +32,7 @@ chromium:
 ## test: the import contracts (pyproject.toml), then the whole suite, on SQLite and PostgreSQL, with the browser tests
 test: $(STAMP) chromium
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: the benchmarks (not part of the tests)
 bench: $(STAMP)
