@@ -5,6 +5,7 @@ the rate is checked on the clock's own times, so no test here waits on the real 
 the Twilio client's own HTTP timeout is real)."""
 
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -174,7 +175,7 @@ def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, p
     assert len(fake_twilio.requests) == 3
     # The rate spaces the starts of the sends, on the worker's clock: 3 segments, then 1.
     times = [at for _, at in starts]
-    assert [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)] == [1.5, 0.5]
+    assert [round(b - a, 3) for a, b in pairwise(times)] == [1.5, 0.5]
 
 
 def test_a_busy_sender_does_not_hold_up_another_senders_messages(twilio_env, fake_twilio, session, project, agent, clock):
@@ -204,7 +205,7 @@ def test_a_busy_sender_does_not_hold_up_another_senders_messages(twilio_env, fak
     # ...and the first sender still kept its pace: one message a second, never faster.
     busy_times = sorted(t for body, t in arrivals.items() if body.startswith("to case"))
     assert len(busy_times) == 4
-    assert all(b - a >= 1.0 for a, b in zip(busy_times, busy_times[1:], strict=False))
+    assert all(b - a >= 1.0 for a, b in pairwise(busy_times))
 
 
 def test_reservations_space_sends_by_segments_across_workers(session, project):

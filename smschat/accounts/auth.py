@@ -7,7 +7,7 @@ import re
 import secrets
 import unicodedata
 from datetime import timedelta
-from functools import lru_cache
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -37,7 +37,7 @@ MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hashing(name: str) -> tuple[PasswordHasher, str]:
     """The configured hasher, and a hash of its own cost to verify against when the username
     is unknown, so both paths cost the same."""

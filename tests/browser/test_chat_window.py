@@ -9,7 +9,13 @@ from smschat import db as dbmod
 from smschat.messaging import inbound
 from smschat.models import ChatSettings, Contact, Project
 
-from .conftest import ARTIFACTS, blink_has_seen_history, login, settle, wait_for_refreshes
+from .conftest import (
+    ARTIFACTS,
+    blink_has_seen_history,
+    login,
+    settle,
+    wait_for_refreshes,
+)
 
 
 def _ids(url):
