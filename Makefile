@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# Test processes (pytest-xdist): each has its own PostgreSQL database, SQLite files and ports;
+# one test file stays in one process, so a file's live dashboard is started once.
+TEST_WORKERS ?= 2
 
 .PHONY: run test bench chromium clean
 
@@ -26,9 +29,10 @@ chromium:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-color-emoji >/dev/null; \
 	else echo "chromium is not installed and cannot be installed here: browser tests will skip"; fi
 
-## test: the whole suite, on SQLite and PostgreSQL, with the browser tests
+## test: the import contracts (pyproject.toml), then the whole suite, on SQLite and PostgreSQL, with the browser tests
 test: $(STAMP) chromium
-	$(PY) -m pytest -q
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## bench: the benchmarks (not part of the tests)
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,10 @@ class Settings(BaseSettings):
     worker_poll_seconds: float = Field(default=1.0, gt=0)
     worker_batch_size: int = Field(default=50, ge=1, le=1000)
     send_lease_seconds: int = Field(default=120, ge=5)
+    # Password hashes: argon2 at argon2-cffi's recommended cost. "fast" is the same algorithm
+    # at its lowest cost, for the test suite only (like Django's test hashers); a hash of either
+    # verifies under the other, since argon2 stores its parameters in the hash.
+    password_hasher: Literal["argon2", "fast"] = "argon2"
     # Logins: idle time before a browser session ends.
     session_idle_minutes: int = Field(default=720, ge=5)
     # Login throttle (smschat/throttle.py). One account from one address: this many failures

@@ -42,7 +42,7 @@ import pytest
 from smschat.accounts import projects, users
 from smschat.accounts.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.accounts.actor import OPERATOR, Actor
-from smschat.accounts.auth import _DUMMY_HASH
+from smschat.accounts.auth import hash_password
 from smschat.automation import broadcasts, groups, keywords, reminders, surveys
 from smschat.chat import settings
 from smschat.chat import window as chat
@@ -61,6 +61,8 @@ from smschat.models import (
     utcnow,
 )
 from smschat.people import contacts, imports, unknown_senders
+
+_DUMMY_HASH = hash_password("not-a-real-password")  # these users never log in
 
 
 @dataclass(frozen=True)

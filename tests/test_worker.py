@@ -4,6 +4,8 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from smschat.chat import window as chat
+from smschat.clock import ManualClock
+from smschat.config import reload_settings
 from smschat.gateways import OutgoingSms, SendResult
 from smschat.gateways.loopback.sender import LoopbackGateway
 from smschat.messaging import worker
@@ -100,3 +102,20 @@ def test_two_workers_drain_1000_messages_each_sent_exactly_once(session, db_url,
     for sms in gateway.sent:
         by_number.setdefault(sms.to, []).append(sms.body)
     assert all(bodies == sorted(bodies) for bodies in by_number.values())
+
+
+def test_an_idle_worker_waits_on_its_clock_a_poll_at_a_time(db_url, monkeypatch):
+    monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "7")
+    reload_settings()
+    stop = threading.Event()
+
+    class StopsAfterThreeWaits(ManualClock):
+        def sleep(self, seconds, stop_event=None):
+            super().sleep(seconds, stop_event)
+            if len(self.sleeps) == 3:
+                stop.set()
+            return stop.is_set()
+
+    clock = StopsAfterThreeWaits()
+    worker.run_forever(RecordingGateway(), stop=stop, url=db_url, clock=clock)
+    assert clock.sleeps == [7.0, 7.0, 7.0]

@@ -7,6 +7,7 @@ import re
 import secrets
 import unicodedata
 from datetime import timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -26,17 +27,31 @@ from smschat.errors import (
 )
 from smschat.models import Membership, Project, Role, WebSession, WebUser, utcnow
 
-_hasher = PasswordHasher()
+# Hasher parameters per SMSCHAT_PASSWORD_HASHER; "fast" exists for the test suite only.
+HASHERS = {
+    "argon2": {},  # argon2-cffi's defaults (RFC 9106, low-memory profile)
+    "fast": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
+}
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's score (0-4): below 3 is a common password, or a small variation of one.
 MIN_PASSWORD_SCORE = 3
-# Verified against when the username is unknown, so both paths cost the same.
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+@cache
+def _hashing(name: str) -> tuple[PasswordHasher, str]:
+    """The configured hasher, and a hash of its own cost to verify against when the username
+    is unknown, so both paths cost the same."""
+    hasher = PasswordHasher(**HASHERS[name])
+    return hasher, hasher.hash("not-a-real-password")
+
+
+def _hasher() -> PasswordHasher:
+    return _hashing(get_settings().password_hasher)[0]
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _hasher().hash(password)
 
 
 def generate_password() -> str:
@@ -180,7 +195,8 @@ def authenticate(session: Session, username: str, password: str, *, address: str
         raise
     user = session.scalar(select(WebUser).where(WebUser.username == username))
     try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        hasher, dummy = _hashing(get_settings().password_hasher)
+        hasher.verify(user.password_hash if user else dummy, password or "")
         ok = user is not None and user.is_active
     except (VerificationError, InvalidHashError):
         ok = False
@@ -189,7 +205,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
                      user_id=user.id if user else None)
         raise AuthError("Wrong username or password.")
     throttle.release(session, reservation)
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher().check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     audit.record(session, audit.LOGIN, user_id=user.id, username=user.username, address=address)
     return user

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.automation import broadcasts, delay, reminders, surveys
+from smschat.clock import SYSTEM, Clock
 from smschat.db import session_scope
 from smschat.models import Broadcast, Reminder, SurveySession, utcnow
 
@@ -39,9 +40,10 @@ def has_work(session: Session, now: datetime) -> bool:
     return any(session.scalar(q.limit(1)) is not None for q in checks) or delay.has_work(session, now)
 
 
-def run_round(url: str | None = None, now: datetime | None = None) -> dict[str, int]:
-    """One worker round's automation in its own transaction; a failure here never stops sending."""
-    now = now or utcnow()
+def run_round(url: str | None = None, *, clock: Clock = SYSTEM) -> dict[str, int]:
+    """One worker round's automation in its own transaction, at `clock`'s now; a failure here
+    never stops sending."""
+    now = clock.now()
     try:
         with session_scope(url, readonly=True) as session:
             if not has_work(session, now):

@@ -7,17 +7,17 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
 
 from sqlalchemy import select
 
 from smschat.automation import runner as automation
+from smschat.clock import SYSTEM, Clock
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.messaging import outbox, ratelimit
-from smschat.models import Message, Project, Status, utcnow
+from smschat.models import Message, Project, Status
 from smschat.people.contacts import is_opted_out
 
 log = logging.getLogger("smschat.worker")
@@ -27,35 +27,37 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
-def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None) -> int:
+def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None,
+             clock: Clock = SYSTEM) -> int:
     """One round: expire dead claims, apply early delivery reports, fire due automated
-    messages, claim a batch, send it.
+    messages, claim a batch, send it. Every "now" and every wait comes from `clock`.
     Returns how many were sent or failed."""
     settings = get_settings()
     wid = wid or worker_id()
     with session_scope(url) as session:
-        outbox.expire_leases(session)
-        outbox.apply_early_reports(session)
-    automation.run_round(url)  # due reminders and broadcasts, survey timeouts, Delay Automated SMS
+        outbox.expire_leases(session, now=clock.now())
+        outbox.apply_early_reports(session, now=clock.now())
+    automation.run_round(url, clock=clock)  # due reminders and broadcasts, survey timeouts, delays
     with session_scope(url) as session:
         ids = outbox.claim_batch(
-            session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds
+            session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds,
+            now=clock.now(),
         )
     done: tuple[int, SendResult] | None = None
     for message_id in ids:
-        done = _send_one(gateway, wid, message_id, url, done)
+        done = _send_one(gateway, wid, message_id, url, done, clock)
     if done is not None:
         with session_scope(url) as session:
-            _record(session, gateway, done)
+            _record(session, gateway, done, clock)
     return len(ids)
 
 
-def _record(session, gateway: Gateway, done: tuple[int, SendResult]) -> None:
-    outbox.record_send_result(session, done[0], done[1]).gateway = gateway.name
+def _record(session, gateway: Gateway, done: tuple[int, SendResult], clock: Clock) -> None:
+    outbox.record_send_result(session, done[0], done[1], now=clock.now()).gateway = gateway.name
 
 
 def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
-              previous: tuple[int, SendResult] | None) -> tuple[int, SendResult] | None:
+              previous: tuple[int, SendResult] | None, clock: Clock) -> tuple[int, SendResult] | None:
     """Send one claimed message; returns its result, to be recorded in the next transaction.
 
     The previous message's result is recorded in the same transaction that marks this one's
@@ -64,7 +66,7 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
     start = None
     with session_scope(url) as session:
         if previous is not None:
-            _record(session, gateway, previous)
+            _record(session, gateway, previous, clock)
         row = session.execute(
             select(Message, Project).join(Project, Project.id == Message.project_id)
             .where(Message.id == message_id, Message.claimed_by == wid, Message.status == Status.SENDING.value)
@@ -79,22 +81,22 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
             return message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False)
         if gateway.rate_limited and project.rate_limit > 0:
             sender = gateway.sender_key(sms)
-            free = ratelimit.next_free(session, sender)
-            if (free - utcnow()).total_seconds() > MAX_RATE_WAIT_SECONDS:
+            free = ratelimit.next_free(session, sender, now=clock.now())
+            if (free - clock.now()).total_seconds() > MAX_RATE_WAIT_SECONDS:
                 # Its sender is busy for a while: back to the queue until then, so this worker
                 # sends other senders' messages meanwhile instead of sleeping.
                 outbox.release(session, message_id, wid, not_before=free)
                 return None
-            start = ratelimit.reserve(session, sender, message.segments, project.rate_limit)
+            start = ratelimit.reserve(session, sender, message.segments, project.rate_limit, now=clock.now())
         else:
             # Mark the hand-over: from here on a crash leaves `unknown`, never a silent re-send.
-            outbox.renew_lease(session, message_id, wid, start=True)
+            outbox.renew_lease(session, message_id, wid, start=True, now=clock.now())
     if start is not None:
-        wait = (start - utcnow()).total_seconds()
+        wait = (start - clock.now()).total_seconds()
         if wait > 0:
-            time.sleep(wait)
+            clock.sleep(wait)
         with session_scope(url) as session:
-            if not outbox.renew_lease(session, message_id, wid, start=True):
+            if not outbox.renew_lease(session, message_id, wid, start=True, now=clock.now()):
                 return None  # the wait outlived the claim: it is back in the queue, untouched
     try:
         result = gateway.send(sms)
@@ -112,7 +114,8 @@ OPTED_OUT_CODE = "21610"
 MAX_RATE_WAIT_SECONDS = 0.5
 
 
-def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None) -> None:
+def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None,
+                clock: Clock = SYSTEM) -> None:
     settings = get_settings()
     gateway = gateway or get_gateway(settings)
     stop = stop or threading.Event()
@@ -121,19 +124,19 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
     failures = 0
     while not stop.is_set():
         try:
-            done = run_once(gateway, wid=wid, url=url)
+            done = run_once(gateway, wid=wid, url=url, clock=clock)
             failures = 0
         except Exception:
             # The database is away: back off and try again; claimed rows expire into `unknown`.
             failures += 1
             log.exception("worker round failed (%d in a row)", failures)
-            stop.wait(min(30.0, settings.worker_poll_seconds * 2**failures))
+            clock.sleep(min(30.0, settings.worker_poll_seconds * 2**failures), stop)
             continue
         if not done:
-            stop.wait(_idle_seconds(settings.worker_poll_seconds, url))
+            clock.sleep(idle_seconds(settings.worker_poll_seconds, url, clock), stop)
 
 
-def _idle_seconds(poll: float, url: str | None) -> float:
+def idle_seconds(poll: float, url: str | None = None, clock: Clock = SYSTEM) -> float:
     """Sleep a poll interval, or less when a queued message falls due sooner (a sender slot
     freeing up, a backoff ending): a rate-limited sender is never left idle for a poll."""
     try:
@@ -143,7 +146,7 @@ def _idle_seconds(poll: float, url: str | None) -> float:
         return poll
     if due is None:
         return poll
-    return min(poll, max(0.01, (due - utcnow()).total_seconds()))
+    return min(poll, max(0.01, (due - clock.now()).total_seconds()))
 
 
 def main() -> None:

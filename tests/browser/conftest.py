@@ -81,9 +81,67 @@ def browser(chromium_path):
         b.close()
 
 
+# Test-only probes, in every page of a context before the app's scripts run, so tests wait on
+# conditions instead of fixed times: `sent` counts the frames the page sends the server (each
+# timed refresh of the chat history is one), `blinkSaw` is the history the title-blink script
+# (pages/_scripts.py) last looked at, `blinking` how many blink timers run.
+PROBES_JS = """
+(() => {
+  if (window.__probe) return;
+  const probe = window.__probe = {sent: 0, blinkSaw: null, blinking: 0};
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (...args) { probe.sent += 1; return send.apply(this, args); };
+  const setI = window.setInterval, clearI = window.clearInterval, blinkTimers = new Set();
+  window.setInterval = function (fn, ms, ...rest) {
+    const src = typeof fn === "function" ? fn.toString() : "";
+    if (src.includes("smschat-history")) {
+      const poll = fn;
+      fn = function (...a) {
+        try { return poll.apply(this, a); } finally {
+          const el = document.querySelector(".smschat-history");
+          probe.blinkSaw = el ? el.dataset.lastIn : null;
+        }
+      };
+    }
+    const id = setI.call(window, fn, ms, ...rest);
+    if (src.includes("on = !on")) { blinkTimers.add(id); probe.blinking = blinkTimers.size; }
+    return id;
+  };
+  window.clearInterval = function (id) {
+    blinkTimers.delete(id); probe.blinking = blinkTimers.size; return clearI.call(window, id);
+  };
+})();
+"""
+
+
+def settle(page, timeout: float = 30_000) -> None:
+    """Wait until no script run is under way (no stale element, no running icon) and the
+    browser has painted twice since: what the page shows now is what the server sent."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-stale=\"true\"], [data-testid=\"stStatusWidgetRunningIcon\"]')",
+        timeout=timeout)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def wait_for_refreshes(page, n: int = 2, timeout: float = 30_000) -> None:
+    """Wait until the page has asked the server for `n` more runs (the chat history's timed
+    refresh asks once per SMSCHAT_CHAT_REFRESH_SECONDS), then until their answers are shown."""
+    start = page.evaluate("() => window.__probe.sent")
+    page.wait_for_function("n => window.__probe.sent >= n", arg=start + n, timeout=timeout)
+    settle(page, timeout)
+
+
+def blink_has_seen_history(page, timeout: float = 30_000) -> None:
+    """Wait until the title-blink script has looked at the chat history as it is now."""
+    page.wait_for_function(
+        "() => { const el = document.querySelector('.smschat-history');"
+        " return !!el && window.__probe.blinkSaw === el.dataset.lastIn; }", timeout=timeout)
+
+
 def login(page, base: str, username: str, path: str = "/") -> None:
     """Open `path` logged out: the dashboard sends the browser to the login page, whose
     form posts to the server and comes back to `path`."""
+    page.context.add_init_script(PROBES_JS)
     page.goto(base + path)
     page.wait_for_url("**/login?**", timeout=20_000)
     page.get_by_role("textbox", name="Username").fill(username)

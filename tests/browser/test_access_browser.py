@@ -8,7 +8,7 @@ from smschat.messaging import inbound
 from smschat.models import Contact, Project, WebSession
 from smschat.people import contacts
 
-from .conftest import ARTIFACTS, login
+from .conftest import ARTIFACTS, login, settle, wait_for_refreshes
 
 HOSTILE_NAME = "<b>x</b><script>alert(1)</script>"
 HOSTILE_BODIES = ["<img src=x onerror=alert(1)>", "**bold**"]
@@ -50,7 +50,7 @@ def test_an_agent_sees_only_the_pages_of_their_role(live_app, browser):
     # Typing the address of an admin page does not open it either.
     page.goto(base + "/users")
     page.get_by_text("Logged in as amy").wait_for()
-    page.wait_for_timeout(1000)
+    settle(page)  # the page's run is over: what it would show is shown
     assert page.get_by_text("Audit trail").count() == 0
     assert page.get_by_role("heading", name="Web users").count() == 0
     page.screenshot(path=str(ARTIFACTS / "access_agent_navigation.png"), full_page=True)
@@ -88,7 +88,9 @@ def test_a_supervisor_opening_another_projects_contact_link_is_refused_and_sees_
     login(page, base, "sam", f"/chat?contact={secret_id}")
     refusal = page.get_by_text("No such contact in this project.")
     refusal.wait_for(timeout=20_000)
-    page.wait_for_timeout(1500)  # let any refresh run: nothing of the contact may appear later
+    settle(page)
+    # Nothing of the contact may appear later either: the refused page has no history to refresh.
+    assert page.locator(".smschat-history").count() == 0
     html = page.content()
     for leak in ("Bravo Secret Case", "bravo private words", "+254711222333", "254711222333", "Bravo Project"):
         assert leak not in html
@@ -143,7 +145,7 @@ def test_html_and_script_in_names_and_bodies_render_as_literal_text(live_app, br
         assert line.locator(".body").inner_text() == body
         assert line.locator(".who").inner_text() == f"{HOSTILE_NAME}:"
     assert page.title() in (f"Chat - {HOSTILE_NAME}", f"(New Message) - Chat - {HOSTILE_NAME}")
-    page.wait_for_timeout(1500)  # a refresh or two of the history
+    wait_for_refreshes(page)  # a refresh or two of the history
     assert page.locator("img[src='x']").count() == 0
     assert page.locator("strong", has_text="bold").count() == 0
     assert page.locator("b", has_text="x").count() == 0

@@ -6,7 +6,7 @@ from smschat import db as dbmod
 from smschat.messaging import inbound
 from smschat.models import Contact, Project, SettingsChange
 
-from .conftest import ARTIFACTS, login
+from .conftest import ARTIFACTS, login, settle
 
 
 def _ids(url):
@@ -44,11 +44,11 @@ def test_a_supervisor_saves_counter_and_case_name_and_the_chat_follows(live_app,
     page.get_by_text("Saved: Case Name Display, Message Counter.").wait_for()
     changes = page.locator("[data-testid='stDataFrame']").last
     changes.wait_for()
-    page.wait_for_timeout(500)
+    settle(page)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "settings-page.png"), full_page=True)
     page.get_by_role("heading", name="Changes").scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / "settings-changes.png"))
 
     # A case's chat title now uses the chosen case property.

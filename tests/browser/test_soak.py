@@ -31,7 +31,7 @@ from smschat.gateways.twilio.fake import FakeTwilio
 from smschat.models import Contact, Message, StatusReport
 from smschat.people import contacts
 
-from ..conftest import ROOT, TWILIO_SID, _truncate, free_port
+from ..conftest import ROOT, TWILIO_SID, _empty, free_port
 
 SOAK_SECONDS = float(os.environ.get("SMSCHAT_SOAK_SECONDS", "30"))
 TOKEN = "soak-token"
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.timeout(300 + SOAK_SECONDS)
 
 @pytest.fixture
 def pg_url(postgres_database, monkeypatch):
-    _truncate(postgres_database)
+    _empty(postgres_database)
     monkeypatch.setenv("SMSCHAT_DATABASE_URL", postgres_database)
     reload_settings()
     yield postgres_database
