@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from common import median_ms, scratch_database
+from common import arguments, median_ms, scratch_database
 from generate import generate
 from report import report
 from sqlalchemy import select
@@ -23,11 +22,7 @@ from smschat.models import Membership, Message, utcnow
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--messages", type=int, default=100_000)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    args = parser.parse_args()
+    args = arguments(contacts=20_000, messages=100_000)
     rows = []
     for backend in args.backends.split(","):
         with scratch_database(backend) as url:

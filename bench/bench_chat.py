@@ -6,9 +6,7 @@ poll, beside a full-history reload (how the seed's system refreshes), on SQLite 
 
 from __future__ import annotations
 
-import argparse
-
-from common import dataset, median_ms
+from common import arguments, dataset, median_ms
 from report import report
 
 from smschat.chat import window as chat
@@ -16,11 +14,7 @@ from smschat.db import session_scope
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    args = parser.parse_args()
+    args = arguments(contacts=100_000, messages=1_000_000)
     rows = []
     for backend in args.backends.split(","):
         with dataset(backend, contacts=args.contacts, messages=args.messages) as g:

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import dataset
+from common import arguments, dataset
 from report import report
 
 TARGET_MB = 300
@@ -73,12 +73,10 @@ def measure(mode: str, url: str, project_id: int, folder: Path, runs: int = 2) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=20_000)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--child", nargs=4, metavar=("MODE", "URL", "PROJECT", "OUT"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
+    def extra(parser):
+        parser.add_argument("--child", nargs=4, metavar=("MODE", "URL", "PROJECT", "OUT"), help=argparse.SUPPRESS)
+
+    args = arguments(contacts=20_000, extra=extra)
     if args.child:
         mode, url, project_id, out = args.child
         child(mode, url, int(project_id), out)

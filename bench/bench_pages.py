@@ -8,12 +8,11 @@ data costs on top of Streamlit itself.
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
 
-from common import ROOT, dataset
+from common import ROOT, arguments, dataset
 from report import report
 from streamlit.testing.v1 import AppTest
 
@@ -36,11 +35,7 @@ def _render(script: str, viewer: dict, params: dict | None = None, runs: int = 5
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    args = parser.parse_args()
+    args = arguments(contacts=100_000, messages=1_000_000)
     rows = []
     for backend in args.backends.split(","):
         for label, (n_contacts, n_messages) in (("empty", (0, 0)), ("large", (args.contacts, args.messages))):

@@ -6,7 +6,6 @@ store) on SQLite and PostgreSQL, beside a bare Starlette endpoint that only pars
 
 from __future__ import annotations
 
-import argparse
 import os
 import random
 import socket
@@ -16,7 +15,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from common import ROOT, dataset
+from common import ROOT, arguments, dataset
 from report import report
 from twilio.request_validator import RequestValidator
 
@@ -89,13 +88,11 @@ def _blast(base: str, requests: list[tuple[dict, str]], concurrency: int) -> flo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=2_000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--backends", default="sqlite,postgres")
-    args = parser.parse_args()
+    def extra(parser):
+        parser.add_argument("--requests", type=int, default=2_000)
+        parser.add_argument("--concurrency", type=int, default=8)
+
+    args = arguments(extra=extra)
     rows = []
     for backend in args.backends.split(","):
         with dataset(backend, contacts=args.contacts, messages=args.messages) as g:

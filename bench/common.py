@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -77,3 +78,15 @@ def dataset(backend: str, *, contacts: int, messages: int):
         g = generate(url, contacts=contacts, messages=messages)
         print(f"{backend}: generated {contacts:,} contacts, {messages:,} messages in {g.seconds:.0f} s", flush=True)
         yield g
+
+
+def arguments(*, contacts: int = 100_000, messages: int = 1_000_000, extra=None) -> argparse.Namespace:
+    """The options every benchmark takes: the data size and the backends; `extra(parser)`
+    adds a script's own."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--contacts", type=int, default=contacts)
+    parser.add_argument("--messages", type=int, default=messages)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    if extra is not None:
+        extra(parser)
+    return parser.parse_args()
