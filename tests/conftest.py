@@ -27,6 +27,8 @@ from smschat.config import get_settings, reload_settings
 from smschat.migrate import upgrade
 from smschat.models import Base
 
+from .waiting import wait_until
+
 ROOT = Path(__file__).resolve().parent.parent
 _settings = get_settings()
 IN_CI = _settings.ci
@@ -200,7 +202,6 @@ def free_port() -> int:
 def webhook_server(db_url):
     """The webhooks app under a real uvicorn on 127.0.0.1; yields its base URL."""
     import threading
-    import time
 
     import httpx
     import uvicorn
@@ -213,13 +214,8 @@ def webhook_server(db_url):
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_until(lambda: httpx.get(f"{base}/healthz", timeout=1) is not None, 10, "the webhooks server to answer",
+               ignoring=(httpx.HTTPError,))
     yield base
     server.should_exit = True
     thread.join(timeout=10)

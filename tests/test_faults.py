@@ -20,6 +20,7 @@ from smschat.web.webhooks import create_app
 
 from .conftest import free_port
 from .test_worker import RecordingGateway
+from .waiting import wait_until
 
 
 def _count(session):
@@ -89,12 +90,8 @@ def test_webhook_answers_503_while_sqlite_is_locked_and_writes_nothing(tmp_path,
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{base}/healthz", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.05)
+    wait_until(lambda: httpx.get(f"{base}/healthz", timeout=1) is not None, 5, "the webhooks server to answer",
+               ignoring=(httpx.HTTPError,))
     holder = sqlite3.connect(path, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -141,7 +138,8 @@ def test_webhook_and_health_answer_503_when_postgres_is_unreachable(monkeypatch)
         reload_settings()
 
 
-def test_worker_keeps_going_when_the_database_is_briefly_locked(session, db_url, project, agent, marie, monkeypatch):
+def test_worker_keeps_going_when_the_database_is_briefly_locked(session, db_url, project, agent, marie, monkeypatch,
+                                                                caplog):
     if not dbmod.is_sqlite(db_url):
         pytest.skip("the lock is a SQLite one; PostgreSQL outages are covered by the webhook test above")
     monkeypatch.setenv("SMSCHAT_SQLITE_BUSY_TIMEOUT_MS", "200")
@@ -158,15 +156,14 @@ def test_worker_keeps_going_when_the_database_is_briefly_locked(session, db_url,
     runner = threading.Thread(target=worker.run_forever, kwargs={"gateway": gateway, "stop": stop, "url": db_url})
     runner.start()
     try:
-        time.sleep(0.8)  # several failed rounds while locked
+        # Several rounds fail while the lock is held (the worker logs each, counting them).
+        wait_until(lambda: any("(3 in a row)" in r.getMessage() for r in caplog.records), 30,
+                   "three failed worker rounds while locked")
         assert gateway.sent == []
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    for _ in range(200):
-        if gateway.sent:
-            break
-        time.sleep(0.05)
+    wait_until(lambda: gateway.sent, 10, "the message sent once the lock is gone")
     stop.set()
     runner.join(timeout=10)
     assert [sms.message_id for sms in gateway.sent] == [msg.id]

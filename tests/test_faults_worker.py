@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter, defaultdict
 
 import pytest
@@ -15,6 +14,7 @@ from smschat.models import Message
 from smschat.people import contacts
 
 from .conftest import ROOT
+from .waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -44,12 +44,7 @@ def _start_worker(tmp_path, name):
 
 
 def _wait(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
+    wait_until(predicate, timeout, what, interval=0.1)
 
 
 def _statuses(session):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -16,6 +15,7 @@ from smschat.demo import load_demo
 from smschat.migrate import upgrade
 
 from ..conftest import ROOT, free_port
+from ..waiting import wait_until
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORDS = {"amy": "amy-password-1", "sam": "sam-password-1", "ana": "ana-password-1", "admin": "admin-password-1"}
@@ -29,15 +29,13 @@ def start_dashboard(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.terminate()
-    pytest.fail("the dashboard did not start: " + log.read_text())
+    try:
+        wait_until(lambda: httpx.get(f"{base}/_stcore/health", timeout=1).status_code == 200, 60,
+                   "the dashboard to start", interval=0.2, ignoring=(httpx.HTTPError,))
+    except pytest.fail.Exception:
+        proc.terminate()
+        pytest.fail("the dashboard did not start: " + log.read_text())
+    return proc, base
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import time
 
 import pytest
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from smschat.accounts import auth
 from smschat.models import Contact
 
 from ..conftest import free_port
+from ..waiting import wait_until
 from .conftest import ARTIFACTS, PASSWORDS, login, start_dashboard
 
 # Every page an admin has, by address.
@@ -194,9 +194,7 @@ def test_a_database_that_is_away_shows_one_line_and_an_error_id_found_in_the_log
     html = page.content()
     assert "Traceback" not in html and "psycopg" not in html and ".py" not in html
     page.screenshot(path=str(ARTIFACTS / "security_error_id.png"), full_page=True)
-    deadline = time.monotonic() + 10
-    while error_id not in log.read_text() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: error_id in log.read_text(), 10, "the error id in the server log")
     text = log.read_text()
     assert f"error id {error_id}" in text and "Traceback" in text
     context.close()

@@ -32,6 +32,7 @@ from smschat.models import Contact, Message, StatusReport
 from smschat.people import contacts
 
 from ..conftest import ROOT, TWILIO_SID, _empty, free_port
+from ..waiting import wait_until
 
 SOAK_SECONDS = float(os.environ.get("SMSCHAT_SOAK_SECONDS", "30"))
 TOKEN = "soak-token"
@@ -50,15 +51,8 @@ def pg_url(postgres_database, monkeypatch):
 
 
 def _wait_http(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} did not come up")
+    wait_until(lambda: httpx.get(url, timeout=1).status_code == 200, timeout, f"{url} to come up",
+               interval=0.2, ignoring=(httpx.HTTPError,))
 
 
 def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(pg_url, browser, tmp_path):
@@ -116,7 +110,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
                 inbound_codes[r.status_code] += 1
                 if r.status_code == 200:
                     inbound_sids.add(sid)
-                time.sleep(0.05)
+                stop.wait(0.05)  # the traffic's pace; ends at once when the soak stops
 
     def web_user(user_id):
         while not stop.is_set():
@@ -127,7 +121,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
                 enqueued.append(m.id)
             except SmsChatError as exc:  # nothing is expected to refuse here
                 errors.append(str(exc))
-            time.sleep(0.1)
+            stop.wait(0.1)  # the traffic's pace; ends at once when the soak stops
 
     try:
         _wait_http(f"{hooks}/healthz")
@@ -153,7 +147,6 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
             # Generous: on 2 busy cores the dashboard shares the CPU with everything else here.
             page.locator(".smschat-history .msg", has_text=body).wait_for(timeout=90_000)
             ui_sent += 1
-            time.sleep(0.5)
         stop.set()
         for t in threads:
             t.join(30)
@@ -166,9 +159,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
                                      .group_by(Message.status)).all())
             return set(out) == {"delivered"}
 
-        deadline = time.monotonic() + 120
-        while not settled() and time.monotonic() < deadline:
-            time.sleep(0.5)
+        wait_until(settled, 120, "every outgoing message delivered", interval=0.5)
     finally:
         stop.set()
         for p in procs:
