@@ -9,7 +9,7 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from pages._shared import notice, session_token, show_failure, unchecked
-from smschat.accounts import access, audit, auth
+from smschat.accounts import access, auth
 from smschat.accounts.access import Action
 from smschat.errors import SmsChatError
 from smschat.messaging import simulator
@@ -71,7 +71,7 @@ def _remember(session, user, project_id: int | None) -> None:
 def still_logged_in(token: str | None) -> bool:
     """Every run asks the server whether this browser's session is still live.
 
-    The token comes from the HttpOnly cookie that the login route set (smschat/login.py);
+    The token comes from the HttpOnly cookie that the login route set (smschat/web/login.py);
     this script only reads it. The idle timeout, logout in another tab and a disabled
     account end it on the server; an active user's session slides forward (written at
     most once a minute). Roles are read again, so a changed role or a new project shows
@@ -137,14 +137,8 @@ def select_project(index: int) -> None:
     st.session_state["viewer"] = {**st.session_state["identity"], **st.session_state["projects"][index]}
 
 
-def _end_login(session, token: str | None) -> None:
-    auth.end_web_session(session, token)
-    viewer = st.session_state.get("viewer") or {}
-    audit.record(session, audit.LOGOUT, user_id=viewer.get("user_id"), username=viewer.get("username"))
-
-
 def logout(token: str | None) -> None:
-    unchecked(_end_login, token)
+    unchecked(auth.log_out, token)
     forget_login()
     go_to("/logout")  # the server clears the cookie
     st.stop()

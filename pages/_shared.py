@@ -13,9 +13,10 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from smschat.accounts import auth
 from smschat.accounts.actor import Actor
-from smschat.db import session_scope
+from smschat.db import database_reachable, session_scope
 from smschat.errors import SmsChatError
 from smschat.web import failures
+from smschat.web.login import COOKIE as SESSION_COOKIE
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def end_if_logged_out() -> None:
 def session_token() -> str | None:
     """The login token: the HttpOnly cookie the login route set, as this tab's connection
     sent it (else the one this tab already holds on the server, as AppTest seeds it)."""
-    for token in (st.context.cookies.get("smschat_session"), st.session_state.get("token")):
+    for token in (st.context.cookies.get(SESSION_COOKIE), st.session_state.get("token")):
         if isinstance(token, str) and token:
             return token
     return None
@@ -83,7 +84,7 @@ def show_failure(exc: Exception) -> None:
 @st.fragment(run_every=RETRY_SECONDS)
 def _retry_when_reachable() -> None:
     waited = time.monotonic() - st.session_state.get("_failed_at", 0.0)
-    if waited >= RETRY_SECONDS - 1 and failures.database_reachable():
+    if waited >= RETRY_SECONDS - 1 and database_reachable():
         st.rerun(scope="app")
 
 
@@ -154,8 +155,6 @@ def unchecked(fn, *args, readonly: bool = False, **kwargs):
         return fn(session, *args, **kwargs)
 
 
-# To go: pages/settings.py and pages/message_log.py still use these two; the other pages
-# use read/act.
 def show_flash(flash_key: str) -> None:
     message = st.session_state.pop(flash_key, None)
     if message:

@@ -6,8 +6,9 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from smschat.config import get_settings
@@ -104,3 +105,13 @@ def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator
         raise
     finally:
         session.close()
+
+
+def database_reachable(url: str | None = None) -> bool:
+    """Whether the database answers a trivial query (health checks, and a page waiting for it)."""
+    try:
+        with session_scope(url, readonly=True) as session:
+            session.execute(text("SELECT 1"))
+    except DBAPIError:
+        return False
+    return True

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import unicodedata
@@ -17,6 +16,7 @@ from zxcvbn import zxcvbn
 
 from smschat.accounts import audit, throttle
 from smschat.accounts.actor import OPERATOR, Actor
+from smschat.accounts.tokens import new_token, token_hash
 from smschat.config import get_settings
 from smschat.errors import (
     AuthError,
@@ -220,7 +220,7 @@ def remember_device(session: Session, user_id: int) -> str:
     """A token for the browser that just logged in as this user (the `smschat_device` cookie).
     On later logins from that browser the throttle gives it a budget of its own; only the
     token's hash is stored."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     throttle.remember(session, user_id, token)
     return token
 
@@ -250,15 +250,11 @@ def session_idle() -> timedelta:
     return timedelta(minutes=get_settings().session_idle_minutes)
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_web_session(session: Session, user_id: int, project_id: int | None) -> str:
     """A new login token; only its hash is stored."""
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     now = utcnow()
-    session.add(WebSession(token_hash=_token_hash(token), user_id=user_id, project_id=project_id,
+    session.add(WebSession(token_hash=token_hash(token), user_id=user_id, project_id=project_id,
                            created_at=now, last_seen_at=now, expires_at=now + session_idle()))
     session.flush()
     return token
@@ -273,7 +269,7 @@ def live_web_session(session: Session, token: str | None) -> WebSession | None:
     Reads only: the dashboard checks this on every run of a logged-in page."""
     if not isinstance(token, str) or not token:
         return None
-    ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
     if ws is None or ws.expires_at <= utcnow():
         return None
     user = session.get(WebUser, ws.user_id)
@@ -299,7 +295,7 @@ def resume_web_session(session: Session, token: str | None) -> WebSession | None
 
 
 def set_session_project(session: Session, token: str, project_id: int) -> None:
-    ws = session.scalar(select(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    ws = session.scalar(select(WebSession).where(WebSession.token_hash == token_hash(token)))
     if ws is not None:
         role_in(session, ws.user_id, project_id)
         ws.project_id = project_id
@@ -308,7 +304,18 @@ def set_session_project(session: Session, token: str, project_id: int) -> None:
 
 def end_web_session(session: Session, token: str | None) -> None:
     if token:
-        session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+        session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
+
+
+def log_out(session: Session, token: str | None) -> None:
+    """End the session behind a token and audit the logout, once: a session already ended
+    (by the other tab, or by the page before the browser reached /logout) changes nothing."""
+    ws = live_web_session(session, token)
+    if ws is None:
+        return
+    end_web_session(session, token)
+    user = session.get(WebUser, ws.user_id)
+    audit.record(session, audit.LOGOUT, user_id=ws.user_id, username=user.username if user else None)
 
 
 def get_user_by_id(session: Session, user_id: int) -> WebUser:

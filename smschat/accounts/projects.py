@@ -187,36 +187,32 @@ def add_project(
     return _row(project)
 
 
+def _set(session: Session, actor: Actor, project: Project, field: str, new: str) -> ProjectRow:
+    """Change one field of the project, audited with its old and new value (nothing if equal)."""
+    old = getattr(project, field)
+    if new != old:
+        _changed(session, actor, project, field, old=old, new=new)
+        setattr(project, field, new)
+        session.flush()
+    return _row(project)
+
+
 def rename_project(session: Session, actor: Actor, project_id: int, name: str) -> ProjectRow:
     project = _managed(session, actor, project_id)
     new = (name or "").strip()
     if not new:
         raise ValidationError("A project needs a name.")
-    if new != project.name:
-        _changed(session, actor, project, "name", old=project.name, new=new)
-        project.name = new
-        session.flush()
-    return _row(project)
+    return _set(session, actor, project, "name", new)
 
 
 def set_time_zone(session: Session, actor: Actor, project_id: int, time_zone: str) -> ProjectRow:
     project = _managed(session, actor, project_id)
-    new = validate_time_zone((time_zone or "").strip())
-    if new != project.time_zone:
-        _changed(session, actor, project, "time_zone", old=project.time_zone, new=new)
-        project.time_zone = new
-        session.flush()
-    return _row(project)
+    return _set(session, actor, project, "time_zone", validate_time_zone((time_zone or "").strip()))
 
 
 def set_default_region(session: Session, actor: Actor, project_id: int, region: str) -> ProjectRow:
     project = _managed(session, actor, project_id)
-    new = validate_region(region)
-    if new != project.default_region:
-        _changed(session, actor, project, "default_region", old=project.default_region, new=new)
-        project.default_region = new
-        session.flush()
-    return _row(project)
+    return _set(session, actor, project, "default_region", validate_region(region))
 
 
 def add_sender(session: Session, project: Project, number: str, *, actor: Actor = OPERATOR) -> str:

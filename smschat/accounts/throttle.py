@@ -20,7 +20,6 @@ the answers say nothing about which accounts exist.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
+from smschat.accounts.tokens import token_hash
 from smschat.config import get_settings
 from smschat.errors import LoginThrottled
 from smschat.models import AuditEvent, LoginDevice, LoginThrottle, WebUser, utcnow
@@ -46,10 +46,6 @@ DEVICE_DAYS = 90
 
 T = TypeVar("T")
 _throttle = LoginThrottle.__table__
-
-
-def device_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def remember(session: Session, user_id: int, token: str) -> None:
     now = clock()
     session.execute(delete(LoginDevice).where(LoginDevice.user_id == user_id,
                                               LoginDevice.created_at < now - timedelta(days=DEVICE_DAYS)))
-    session.add(LoginDevice(user_id=user_id, token_hash=device_hash(token), created_at=now))
+    session.add(LoginDevice(user_id=user_id, token_hash=token_hash(token), created_at=now))
     session.flush()
 
 
@@ -134,7 +130,7 @@ def _device_of(conn: Connection, username: str, device: str | None, now: datetim
         return None
     return conn.scalar(
         select(LoginDevice.id).join(WebUser, WebUser.id == LoginDevice.user_id)
-        .where(LoginDevice.token_hash == device_hash(device), WebUser.username == username,
+        .where(LoginDevice.token_hash == token_hash(device), WebUser.username == username,
                LoginDevice.created_at > now - timedelta(days=DEVICE_DAYS))
     )
 

@@ -36,20 +36,21 @@ class Refused(Exception):
         return PlainTextResponse(str(self), status_code=self.status, headers=close)
 
 
-async def read_body(request: Request) -> bytes:
-    """The body, read as it streams in: 413 past MAX_FORM_BYTES, 408 past the read deadline.
+async def read_body(request: Request, limit: int = MAX_FORM_BYTES) -> bytes:
+    """The body, read as it streams in: 413 past `limit` bytes, 408 past the read deadline.
 
     Counting while reading (not after) keeps a huge chunked body from ever sitting in memory.
+    The dashboard's login form is read this way too (smschat.web.login).
     """
     length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
+    if length is not None and (not length.isdigit() or int(length) > limit):
         raise Refused(TOO_LARGE, 413)
     body = bytearray()
     try:
         async with asyncio.timeout(get_settings().webhook_read_timeout_seconds):
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > MAX_FORM_BYTES:
+                if len(body) > limit:
                     raise Refused(TOO_LARGE, 413)
     except TimeoutError:
         raise Refused(TOO_SLOW, 408) from None

@@ -9,10 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
-
-from smschat.db import session_scope
 
 log = logging.getLogger("smschat.dashboard")
 
@@ -46,13 +43,3 @@ def report(exc: BaseException) -> tuple[str, str]:
     message = describe(exc)
     log.error("error id %s: %s", error_id, message, exc_info=(type(exc), exc, exc.__traceback__))
     return message, error_id
-
-
-def database_reachable() -> bool:
-
-    try:
-        with session_scope(readonly=True) as session:
-            session.execute(text("SELECT 1"))
-    except DBAPIError:
-        return False
-    return True

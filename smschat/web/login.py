@@ -21,17 +21,17 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from smschat.accounts import audit, auth
+from smschat.accounts import auth
 from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
+from smschat.gateways.webhook import Refused, read_body
 from smschat.web import failures
 
 log = logging.getLogger("smschat.dashboard")
 
 COOKIE = "smschat_session"
-DEVICE_COOKIE = "smschat_device"
-DEVICE_MAX_AGE = 90 * 24 * 3600
+DEVICE_COOKIE = auth.DEVICE_COOKIE
 MAX_FORM_BYTES = 16 * 1024
 ENDED = "Your session has ended. Please log in again."
 LOGGED_OUT = "You are logged out."
@@ -133,12 +133,12 @@ async def login_page(request: Request) -> Response:
 
 
 async def _bounded_form(request: Request) -> dict[str, str] | None:
-    """The urlencoded form, read with a ceiling (a login form is tiny); None past it."""
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return None
+    """The urlencoded form, read with a ceiling (a login form is tiny) and the webhooks' read
+    deadline; None when it is too large, too slow or not a form."""
+    try:
+        body = await read_body(request, limit=MAX_FORM_BYTES)
+    except Refused:
+        return None
     try:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, max_num_fields=10)
     except (UnicodeDecodeError, ValueError):
@@ -189,16 +189,8 @@ async def login(request: Request) -> Response:
     response = RedirectResponse(next_path, status_code=303)
     # A browser-session cookie; the server ends the session after the idle timeout.
     _set_cookie(response, COOKIE, token, None)
-    _set_cookie(response, DEVICE_COOKIE, device_token, DEVICE_MAX_AGE)
+    _set_cookie(response, DEVICE_COOKIE, device_token, auth.DEVICE_COOKIE_MAX_AGE)
     return response
-
-
-def _log_out(token: str) -> None:
-    with session_scope() as session:
-        ws = auth.live_web_session(session, token)
-        if ws is not None:
-            auth.end_web_session(session, token)
-            audit.record(session, audit.LOGOUT, user_id=ws.user_id)
 
 
 async def logout(request: Request) -> Response:
@@ -208,12 +200,17 @@ async def logout(request: Request) -> Response:
     token = request.cookies.get(COOKIE)
     if token:
         try:
-            await run_in_threadpool(_log_out, token)
+            await run_in_threadpool(_in_transaction, auth.log_out, token)
         except Exception as exc:
             failures.report(exc)  # the cookie is cleared all the same
     response = RedirectResponse("/login?out=1", status_code=303)
     response.delete_cookie(COOKIE, path="/", secure=secure_cookies(), httponly=True, samesite="strict")
     return response
+
+
+def _in_transaction(fn, *args) -> None:
+    with session_scope() as session:
+        fn(session, *args)
 
 
 def routes() -> list[Route]:

@@ -6,26 +6,18 @@ dashboard. Bodies, forms and error statuses: smschat.gateways.webhook.
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from smschat.db import session_scope
+from smschat.db import database_reachable
 from smschat.gateways import webhook_routes
 
 
 async def healthz(request: Request) -> JSONResponse:
-    def ping() -> None:
-        with session_scope(readonly=True) as session:
-            session.execute(text("SELECT 1"))
-
-    try:
-        await run_in_threadpool(ping)
-    except OperationalError:
+    if not await run_in_threadpool(database_reachable):
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok"})
 
