@@ -43,8 +43,14 @@ def _conditions(session: Session, project_id: int, filt: LogFilter, tz_name: str
     if filt.user_id is not None:
         where.append(Message.sent_by_id == filt.user_id)
     if filt.text:
-        where.append(dialect.lower(session, Message.body).contains(filt.text.lower(), autoescape=True))
+        where.append(body_contains(session, filt.text))
     return where
+
+
+def body_contains(session: Session, text: str) -> ColumnElement:
+    """The body holds `text` anywhere, in any case, literally (`%` and `_` are plain characters):
+    the log's Search messages, and the rule the conversation search's indexes must agree with."""
+    return dialect.lower(session, Message.body).contains(text.lower(), autoescape=True)
 
 
 @dataclass
