@@ -5,6 +5,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_search import show_found_message
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
@@ -48,6 +49,7 @@ plain_heading(title)
 if opened.opted_out:
     st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
                icon="⛔")
+show_found_message(me.project_id, contact_id)  # opened from Search: the message and its surroundings
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.

@@ -44,7 +44,7 @@ from smschat.accounts.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.accounts.actor import OPERATOR, Actor
 from smschat.accounts.auth import hash_password
 from smschat.automation import broadcasts, groups, keywords, reminders, surveys
-from smschat.chat import settings
+from smschat.chat import search, settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import exports, messagelog
@@ -188,7 +188,15 @@ ENTRIES = [
     Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
     Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
     Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+    # Search page, and the chat opened at a found message (a foreign contact, then a foreign message)
+    Entry(search.search_messages, Action.CHAT, lambda w, pid, o: (pid, "did not")),
+    Entry(search.window_around, Action.CHAT, lambda w, pid, o: (pid, o.contact, o.message), object=True),
+    Entry(search.window_around, Action.CHAT, lambda w, pid, o: (pid, own_contact(w, pid), o.message), object=True),
 ]
+
+
+def own_contact(w: World, pid: int) -> int:
+    return w.objects["own" if pid == w.own else "foreign"].contact
 
 SENDERS = {"own": "+15005550006", "other": "+15005550007"}
 
@@ -331,7 +339,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
-               reminders, broadcasts, keywords, surveys, groups]
+               reminders, broadcasts, keywords, surveys, groups, search]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

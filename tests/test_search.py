@@ -169,3 +169,43 @@ def test_an_analyst_cannot_search_conversations(session, project, marie):
 
     with pytest.raises(PermissionDenied):
         search.search_messages(session, Actor.web(analyst.id), project.id, "anything")
+
+
+def _search(at, needle: str) -> None:
+    at.text_input(key="search_text").input(needle)
+    at.button[0].click().run()  # the form's Search button
+
+
+def test_the_search_page_lists_hits_as_text_with_links_to_the_chat(db_url, session, project, agent, marie):
+    from tests.test_pages import _as, app
+
+    message = _message(project, marie, "**bold** <script>x</script> vaccines")
+    session.add(message)
+    session.commit()
+    at = _as(app("pages/search.py"), agent, project).run()
+    _search(at, "VACCINES")
+    assert not at.exception and not at.error
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert f"href='chat?contact={marie.id}&amp;at={message.id}'" in html
+    assert "**bold** &lt;script&gt;x&lt;/script&gt; <mark>vaccines</mark>" in html
+    _search(at, "no such text")
+    assert [i.value for i in at.info] == ["No message contains this text."]
+    _search(at, "ab")
+    assert [e.value for e in at.error] == ["Type at least 3 characters to search."]
+
+
+def test_the_chat_page_opened_at_a_message_shows_it_among_its_neighbours(db_url, session, project, agent, marie):
+    from tests.test_pages import _as, app
+
+    rows = [_message(project, marie, f"line {i}") for i in range(3)]
+    session.add_all(rows)
+    session.commit()
+    at = _as(app("pages/chat.py"), agent, project)
+    at.query_params.update(contact=str(marie.id), at=str(rows[1].id))
+    at.run()
+    assert not at.exception
+    html = " ".join(h.proto.body for h in at.get("html"))
+    assert f"data-at='{rows[1].id}'" in html and "class='msg in found'" in html
+    at.query_params["at"] = "junk"
+    at.run()
+    assert [e.value for e in at.error] == ["No such message in this project."]
