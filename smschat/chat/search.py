@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, column, select, table, text
+from sqlalchemy import Select, column, select, table, text
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
@@ -87,15 +87,24 @@ def snippet(body: str, needle: str, width: int = SNIPPET) -> tuple[str, str, str
             body[at + length:end] + ("…" if end < len(body) else ""))
 
 
-def _matches(session: Session, needle: str) -> list[ColumnElement]:
+def _matching(session: Session, query: Select, needle: str, before_id: int | None) -> Select:
+    """`query` narrowed to bodies containing `needle`, newest first, older than `before_id`
+    (on SQLite, `query` starts from the FTS5 table)."""
     if dialect.name(session) == "sqlite":
-        # The FTS5 table's matches (a superset), then the log's own rule decides.
-        candidates = select(_fts.c.rowid).where(text("message_fts MATCH :phrase").bindparams(phrase=_fts_phrase(needle)))
-        return [Message.id.in_(candidates), body_contains(session, needle)]
-    # Planned with the text itself: a generic plan (psycopg prepares a statement run 5 times)
-    # cannot see which trigrams the pattern holds, and would not use the index.
-    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    return [body_contains(session, needle)]
+        # Walk the FTS5 table's matches newest first (it yields rowids in order, so LIMIT stops
+        # the walk early); the log's own rule then decides, as the index folds case its own way.
+        query = (query.where(text("message_fts MATCH :phrase").bindparams(phrase=_fts_phrase(needle)))
+                 .order_by(_fts.c.rowid.desc()))
+        key = _fts.c.rowid
+    else:
+        # Planned with the text itself: a generic plan (psycopg prepares a statement run 5
+        # times) cannot see which trigrams the pattern holds, and would not use the index.
+        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+        query = query.order_by(Message.id.desc())
+        key = Message.id
+    if before_id is not None:
+        query = query.where(key < int(before_id))
+    return query.where(body_contains(session, needle))
 
 
 def find_messages(session: Session, project_id: int, needle: str, *, before_id: int | None = None,
@@ -105,18 +114,16 @@ def find_messages(session: Session, project_id: int, needle: str, *, before_id: 
     project = get_project(session, project_id)
     settings = get_chat_settings(session, project_id)
     limit = max(1, min(int(limit), MAX_PAGE))
+    query = select(Message, Contact, WebUser)
+    if dialect.name(session) == "sqlite":
+        query = query.select_from(_fts).join(Message, Message.id == _fts.c.rowid)
     query = (
-        select(Message, Contact, WebUser)
-        .join(Contact, Contact.id == Message.contact_id)
+        query.join(Contact, Contact.id == Message.contact_id)
         .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
-        .where(Message.project_id == project_id, *survey_filter(settings.survey_traffic), *_matches(session, needle))
-        .order_by(Message.id.desc())
-        .limit(limit)
+        .where(Message.project_id == project_id, *survey_filter(settings.survey_traffic))
     )
-    if before_id is not None:
-        query = query.where(Message.id < int(before_id))
     hits = []
-    for message, contact, user in session.execute(query):
+    for message, contact, user in session.execute(_matching(session, query, needle, before_id).limit(limit)):
         name = display_name(contact, settings)
         before, match, after = snippet(message.body, needle)
         hits.append(SearchHit(message.id, contact.id, name, format_timestamp(message.created_at, project.time_zone),
