@@ -87,20 +87,22 @@ def snippet(body: str, needle: str, width: int = SNIPPET) -> tuple[str, str, str
             body[at + length:end] + ("…" if end < len(body) else ""))
 
 
-def _matching(session: Session, query: Select, needle: str, before_id: int | None) -> Select:
-    """`query` narrowed to bodies containing `needle`, newest first, older than `before_id`
-    (on SQLite, `query` starts from the FTS5 table)."""
+def _matching(session: Session, needle: str, before_id: int | None) -> Select:
+    """Messages with their contact and sender whose body contains `needle`, newest first,
+    older than `before_id`."""
+    query = select(Message, Contact, WebUser)
     if dialect.name(session) == "sqlite":
         # Walk the FTS5 table's matches newest first (it yields rowids in order, so LIMIT stops
         # the walk early); the log's own rule then decides, as the index folds case its own way.
-        query = (query.where(text("message_fts MATCH :phrase").bindparams(phrase=_fts_phrase(needle)))
+        query = (query.select_from(_fts).join(Message, Message.id == _fts.c.rowid)
+                 .where(text("message_fts MATCH :phrase").bindparams(phrase=_fts_phrase(needle)))
                  .order_by(_fts.c.rowid.desc()))
         key = _fts.c.rowid
     else:
         # Planned with the text itself: a generic plan (psycopg prepares a statement run 5
         # times) cannot see which trigrams the pattern holds, and would not use the index.
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-        query = query.order_by(Message.id.desc())
+        query = query.select_from(Message).order_by(Message.id.desc())
         key = Message.id
     if before_id is not None:
         query = query.where(key < int(before_id))
@@ -114,16 +116,15 @@ def find_messages(session: Session, project_id: int, needle: str, *, before_id: 
     project = get_project(session, project_id)
     settings = get_chat_settings(session, project_id)
     limit = max(1, min(int(limit), MAX_PAGE))
-    query = select(Message, Contact, WebUser)
-    if dialect.name(session) == "sqlite":
-        query = query.select_from(_fts).join(Message, Message.id == _fts.c.rowid)
     query = (
-        query.join(Contact, Contact.id == Message.contact_id)
+        _matching(session, needle, before_id)
+        .join(Contact, Contact.id == Message.contact_id)
         .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
         .where(Message.project_id == project_id, *survey_filter(settings.survey_traffic))
+        .limit(limit)
     )
     hits = []
-    for message, contact, user in session.execute(_matching(session, query, needle, before_id).limit(limit)):
+    for message, contact, user in session.execute(query):
         name = display_name(contact, settings)
         before, match, after = snippet(message.body, needle)
         hits.append(SearchHit(message.id, contact.id, name, format_timestamp(message.created_at, project.time_zone),
