@@ -6,6 +6,7 @@ from html import escape
 import streamlit as st
 
 from pages._chat_search import show_found_message
+from pages._chat_transcript import transcript_download
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
@@ -168,3 +169,4 @@ if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
     # Leave the window, or its next refresh would read the conversation again.
     st.session_state.pop(WIN, None)
     st.switch_page("pages/contacts.py")
+transcript_download(me.project_id, contact_id)

@@ -47,7 +47,7 @@ from smschat.automation import broadcasts, groups, keywords, reminders, surveys
 from smschat.chat import search, settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
-from smschat.log import exports, messagelog
+from smschat.log import exports, messagelog, transcript
 from smschat.log.messagelog import LogFilter
 from smschat.messaging import simulator
 from smschat.models import (
@@ -192,6 +192,8 @@ ENTRIES = [
     Entry(search.search_messages, Action.CHAT, lambda w, pid, o: (pid, "did not")),
     Entry(search.window_around, Action.CHAT, lambda w, pid, o: (pid, o.contact, o.message), object=True),
     Entry(search.window_around, Action.CHAT, lambda w, pid, o: (pid, own_contact(w, pid), o.message), object=True),
+    # The chat's transcript download
+    Entry(transcript.write_transcript, Action.CHAT, lambda w, pid, o: (pid, o.contact, "csv"), object=True),
 ]
 
 
@@ -339,7 +341,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
-               reminders, broadcasts, keywords, surveys, groups, search]
+               reminders, broadcasts, keywords, surveys, groups, search,
+               transcript]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

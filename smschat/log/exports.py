@@ -123,11 +123,15 @@ def record_export(
     (the audit trail shows them as "(command line)"), plus the operator's login name.
     """
     require(session, actor, project_id, Action.EXPORT)
-    detail = {"format": result.format, "rows": result.rows, "filter": filt.describe()}
+    _audit_export(session, actor, project_id, {"format": result.format, "rows": result.rows, "filter": filt.describe()},
+                 username=username)
+
+
+def _audit_export(session: Session, actor: Actor, project_id: int, detail: dict, *, username: str | None = None) -> None:
+    """The `export` row of the audit trail, for anything that hands messages out (no check:
+    the caller's entry point checked). The command line's has no web user (see record_export)."""
     if actor.operator:
-        detail["via"] = "command line"
-        if username:
-            detail["operator"] = username
+        detail = {**detail, "via": "command line", **({"operator": username} if username else {})}
         audit.record(session, audit.EXPORT, project_id=project_id, detail=detail)
     else:
         audit.record(session, audit.EXPORT, user_id=actor.user_id, username=username, project_id=project_id,
