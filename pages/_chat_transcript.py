@@ -17,8 +17,8 @@ def transcript_download(project_id: int, contact_id: int) -> None:
         until = last.date_input("To (local day, included)", value=None, key=f"tr_to_{contact_id}")
         with_notes = notes.checkbox("Include notes", key=f"tr_notes_{contact_id}")
         ready = st.session_state.get(f"tr_file_{contact_id}")
-        for fmt, label in LABELS.items():
-            if st.button(f"Prepare {label}", key=f"tr_prepare_{fmt}_{contact_id}"):
+        for (fmt, label), column in zip(LABELS.items(), st.columns([1, 2, 3]), strict=False):
+            if column.button(f"Prepare {label}", key=f"tr_prepare_{fmt}_{contact_id}"):
                 # Prepared on a click, not at every run: each file is one audit row.
                 ready = act(transcript.write_transcript, project_id, contact_id, fmt, since=since,
                             until=until and until + timedelta(days=1), notes=with_notes,

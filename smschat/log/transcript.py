@@ -80,7 +80,7 @@ def _html(title: str, subtitle: str, rows: list[list[str]]) -> bytes:
         f"<title>{escape(title)}</title><style>"
         "body{font-family:system-ui,sans-serif;margin:2em;color:#111}h1{font-size:1.4em;margin:0 0 .2em}"
         "p{color:#555;margin:0 0 1em}table{border-collapse:collapse;width:100%}"
-        "th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}"
+        "th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}td:first-child{white-space:nowrap}"
         "td:nth-child(4){white-space:pre-wrap;word-break:break-word}tr.note td{font-style:italic;background:#fffbe6}"
         "th{border-bottom:2px solid #333}@media print{body{margin:0}tr{break-inside:avoid}}"
         f"</style></head><body><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"

@@ -1,5 +1,7 @@
-"""Search in real Chromium: a hit shows its snippet as text and opens the chat at the message."""
+"""Search and transcripts in real Chromium: a hit shows its snippet as text and opens the chat
+at the message; the chat downloads its transcript."""
 
+import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -57,4 +59,41 @@ def test_a_search_result_opens_the_chat_at_the_message(live_app, browser):
         f"line {i}" for i in range(7, 12)]
     assert chat.locator(".smschat-history").count() == 1
     chat.screenshot(path=str(ARTIFACTS / "search-chat.png"))
+    context.close()
+
+
+FRIDGE = "Fridge at <i>4 °C</i> all week"
+
+
+def test_the_chat_downloads_its_transcript_as_a_print_friendly_page(live_app, browser, tmp_path):
+    base, url = live_app
+    with dbmod.session_scope(url) as s:
+        marie = s.scalar(select(Contact).where(Contact.name == "marie"))
+        s.add(Message(project_id=marie.project_id, contact_id=marie.id, phone_number="+17033996500", direction="in",
+                      status="received", workflow="default", body=FRIDGE))
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = context.new_page()
+    login(page, base, "amy", "/contacts")
+    page.get_by_text("Open a chat in a new tab").click()
+    href = page.locator(".smschat-chat-links a", has_text="marie").get_attribute("href")
+    page.goto(f"{base}/{href}")
+    page.get_by_text("Chat - marie").wait_for()
+    page.get_by_text("Transcript").click()
+    page.get_by_role("button", name="Prepare HTML (print-friendly)").click()
+    button = page.get_by_role("button", name=re.compile(r"Download HTML \(print-friendly\) \(\d+ messages\)"))
+    button.wait_for()
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / "transcript-chat.png"))
+    with page.expect_download() as download:
+        button.click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("transcript-marie-") and saved.suffix == ".html"
+    # Opened as a file, the page shows the conversation; its markup from a body stays text.
+    view = context.new_page()
+    view.goto(saved.as_uri())
+    assert view.locator("h1").inner_text() == "Chat - marie"
+    assert view.get_by_text(FRIDGE).count() == 1
+    assert view.locator("td i").count() == 0
+    view.screenshot(path=str(ARTIFACTS / "transcript.png"), full_page=True)
     context.close()
