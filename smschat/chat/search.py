@@ -5,7 +5,9 @@ What matches is exactly the message log's *Search messages* (`query.body_contain
 in the body, any case, `%` and `_` literal). The indexes only make it fast: on PostgreSQL a
 pg_trgm GIN index on lower(body) serves that LIKE itself; on SQLite an FTS5 trigram table
 (migration 0025) narrows to the bodies holding the text's trigrams, and the same LIKE then
-decides. A trigram index needs 3 characters, so shorter texts are refused.
+decides. A trigram index needs 3 characters, so shorter texts are refused. (The one known
+gap on SQLite: a search typed with a combining dot, `i̇st`, finds `İstanbul` in the log's scan
+but not through FTS5, which folds `İ` to one character; `İst` finds it on both.)
 
 What is searched: the messages the chat would show (Survey Traffic applies) of conversations
 with a contact; messages from unknown numbers stay on their own page. Staff notes, being

@@ -70,7 +70,7 @@ def test_an_agent_sees_only_the_pages_of_their_role(live_app, browser):
         links = set(_nav(page))
         assert expected <= links, (username, links)
         if username == "ana":
-            assert not {"Chat", "Settings", "Web users"} & links
+            assert not {"Chat", "Search", "Settings", "Web users"} & links
         context.close()
 
 

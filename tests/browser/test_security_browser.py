@@ -17,7 +17,7 @@ from ..waiting import wait_until
 from .conftest import ARTIFACTS, PASSWORDS, login, start_dashboard
 
 # Every page an admin has, by address.
-ADMIN_PAGES = ["/", "/chat", "/simulator", "/unknown_senders", "/manage_contacts", "/users", "/projects",
+ADMIN_PAGES = ["/", "/chat", "/search", "/simulator", "/unknown_senders", "/manage_contacts", "/users", "/projects",
                "/message_log", "/reminders", "/broadcasts", "/keywords", "/surveys", "/settings"]
 
 
