@@ -16,10 +16,10 @@ with st.form("search_form", border=False):
                              max_chars=search.MAX_LENGTH, key="search_text")
     right.form_submit_button("Search", type="primary")
 
-# Pages of hits, newest first; a new text starts again from the newest.
-state = st.session_state.setdefault("search_state", {"text": None, "hits": [], "more": False})
-if needle.strip() != state["text"]:
-    state.update(text=needle.strip(), hits=[], more=False)
+# Pages of hits, newest first; a new text (or another project) starts again from the newest.
+state = st.session_state.setdefault("search_state", {"text": None, "project": None, "hits": [], "more": False})
+if (needle.strip(), me.project_id) != (state["text"], state["project"]):
+    state.update(text=needle.strip(), project=me.project_id, hits=[], more=False)
     if needle.strip():
         state["hits"] = read(search.search_messages, me.project_id, needle)
         state["more"] = len(state["hits"]) == search.PAGE

@@ -146,7 +146,7 @@ def test_the_chat_opens_at_a_found_message_with_the_lines_around_it(session, pro
     edge = search.window_around(session, actor, project.id, marie.id, rows[1].id, context=3)
     assert [line.body for line in edge.lines] == [f"line {i}" for i in range(0, 5)]
     # Another conversation's message, a missing one, or junk: the same words.
-    for bad in (elsewhere.id, 10**6, "x", 2**70):
+    for bad in (elsewhere.id, 10**6, "x", 2**63 - 1, 2**70):
         with pytest.raises(MessageNotFound, match="No such message in this project."):
             search.window_around(session, actor, project.id, marie.id, bad)
 

@@ -152,7 +152,7 @@ def lines_around(session: Session, project_id: int, contact_id: int, message_id:
         mid = int(message_id)
     except (TypeError, ValueError):
         raise MessageNotFound("No such message in this project.") from None
-    if not 0 < mid <= MAX_ID:
+    if not 0 < mid < MAX_ID:  # (the largest key has no room for the "up to and including" bound)
         raise MessageNotFound("No such message in this project.")
     upto = get_history(session, project_id, contact.id, before_id=mid + 1, limit=context + 1)
     if not upto or upto[-1].id != mid:
