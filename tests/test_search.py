@@ -209,3 +209,25 @@ def test_the_chat_page_opened_at_a_message_shows_it_among_its_neighbours(db_url,
     at.query_params["at"] = "junk"
     at.run()
     assert [e.value for e in at.error] == ["No such message in this project."]
+
+
+def test_upgrading_a_database_with_messages_indexes_them(tmp_path):
+    """SQLite: migration 0025 fills the FTS5 table from the messages already there (PostgreSQL
+    builds its index over existing rows by itself)."""
+    from smschat import db as dbmod
+    from smschat.migrate import downgrade, upgrade
+    from smschat.models import Project
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url)
+    with dbmod.session_scope(url) as s:
+        project = projects.create_project(s, "old", "Old", time_zone="UTC")
+        contact = contacts.create_contact(s, project, "case", "grace")
+        s.add(_message(project, contact, "Stored before the search existed"))
+    dbmod.dispose_engines()
+    downgrade(url, "0024")
+    upgrade(url)
+    with dbmod.session_scope(url, readonly=True) as s:
+        pid = s.scalar(select(Project.id))
+        assert [h.match for h in search.find_messages(s, pid, "before the SEARCH")] == ["before the search"]
+    dbmod.dispose_engines()
