@@ -126,7 +126,9 @@ CHAT_WINDOW_JS = """
     if (!c) return;
     const rect = p.getBoundingClientRect(), below = c.getBoundingClientRect().bottom - rect.bottom;
     const want = Math.max(MIN_PANE, Math.floor(window.innerHeight - (rect.top + window.scrollY) - below - GAP));
-    if (Math.abs(rect.height - want) > 2) { p.style.height = want + "px"; p.style.maxHeight = want + "px"; }
+    // Streamlit gives the fixed height to the pane's wrapper (flex-basis); the pane fills it.
+    const wrap = p.parentElement;
+    if (Math.abs(rect.height - want) > 2) { wrap.style.flex = "0 0 " + want + "px"; wrap.style.height = want + "px"; }
   }
   function setValue(el, value) {
     Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set.call(el, value);

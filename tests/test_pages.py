@@ -547,3 +547,14 @@ def test_contacts_figures_open_the_message_log_filtered_to_what_they_count(db_ur
     assert "1 message matches the filter" in counts and rows == ["in today"]
     assert log(day="today", status="failed,undelivered")[1] == ["did not go"]
     assert sorted(log(day="today", direction="out")[1]) == ["did not go", "went out"]
+
+
+def test_simulator_opens_on_the_contact_of_the_chat(db_url, session, project, agent, marie):
+    grace = contacts.create_contact(session, project, "case", "Grace")
+    contacts.register_phone(session, project, grace, "+254712345678")
+    session.commit()
+    at = _as(app("pages/simulator.py"), agent, project)
+    at.query_params["contact"] = str(grace.id)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sim_number").value == "+254712345678"
