@@ -188,6 +188,8 @@ ENTRIES = [
     Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
     Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
     Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+    # Chat window: "Reply as" opens the Phone simulator on the contact's number
+    Entry(simulator.number_of_contact, Action.SIMULATE, lambda w, pid, o: (pid, o.contact), object=True),
 ]
 
 SENDERS = {"own": "+15005550006", "other": "+15005550007"}

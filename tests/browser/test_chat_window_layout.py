@@ -15,6 +15,7 @@ from smschat import db as dbmod
 from smschat.messaging import inbound
 from smschat.models import ChatSettings, Contact, Project
 
+from ..waiting import wait_until
 from .conftest import ARTIFACTS, login, settle, start_dashboard
 
 SIZES = [(1366, 768), (1280, 720)]
@@ -136,8 +137,12 @@ def test_new_messages_scroll_into_view_unless_the_user_scrolled_up(browser, long
     _at_bottom(page)  # followed it
     # The user scrolls up to read: a new message does not move what they read.
     _pane(page).hover()
-    page.mouse.wheel(0, -100_000)
-    page.wait_for_function("() => document.querySelector('.st-key-chat_history').scrollTop === 0")
+
+    def scrolled_to_top():
+        page.mouse.wheel(0, -5_000)  # a wheel turn can land while the pane is redrawn: again
+        return page.evaluate("() => document.querySelector('.st-key-chat_history').scrollTop") == 0
+
+    wait_until(scrolled_to_top, 30, "the pane to scroll to the top", interval=0.3)
     _incoming(url, "+17033996500", "arrives while reading")
     page.locator(".smschat-history .msg", has_text="arrives while reading").wait_for(timeout=15_000)
     marker.wait_for(state="visible", timeout=5_000)
