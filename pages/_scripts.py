@@ -88,8 +88,8 @@ CHAT_WINDOW_JS = """
   if (window.__smschatWindow) return;
   window.__smschatWindow = true;
   const MIN_PANE = 160, GAP = 12;
-  const seen = {}, restoredFor = {};
-  let lastId = null, lastKey = null, refocusUntil = 0;
+  let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null;
+  let sentText = null, sentAt = 0;
   const marker = document.createElement("button");
   marker.type = "button";
   marker.className = "smschat-newmsg";
@@ -135,18 +135,20 @@ CHAT_WINDOW_JS = """
     el.dispatchEvent(new Event("input", {bubbles: true}));
   }
   function keepDraft() {
+    // A window opens when its box appears (page load, reload, navigation back to it): then
+    // an empty box gets the saved draft. Afterwards the box is mirrored into the draft.
     const el = box(), info = windowInfo();
-    if (!el || !info) return;
+    if (!el || !info) { draftKey = null; return; }
     const key = "smschat-draft:" + info.dataset.window;
-    if (!(key in restoredFor)) {
-      restoredFor[key] = true;
+    if (key !== draftKey) {
+      draftKey = key;
       const saved = localStorage.getItem(key);
       if (saved && !el.value) setValue(el, saved);
-      seen[key] = el.value;
+      draftSeen = el.value;
       return;
     }
-    if (el.value !== seen[key]) {
-      seen[key] = el.value;
+    if (el.value !== draftSeen) {
+      draftSeen = el.value;
       if (el.value) localStorage.setItem(key, el.value); else localStorage.removeItem(key);
     }
   }
@@ -187,6 +189,10 @@ CHAT_WINDOW_JS = """
     e.preventDefault();
     const send = sendButton();
     if (!send || !el.value.trim()) return;
+    // A second Enter before the first send has come back is not a second message.
+    if (el.value === sentText && Date.now() - sentAt < 3000) return;
+    sentText = el.value;
+    sentAt = Date.now();
     // Blur first: Streamlit hands the box's value to the server on blur, before the click.
     el.blur();
     refocusUntil = Date.now() + 3000;
