@@ -89,7 +89,7 @@ CHAT_WINDOW_JS = """
   window.__smschatWindow = true;
   const MIN_PANE = 160, GAP = 12;
   let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null;
-  let sentText = null, sentAt = 0;
+  let sentText = null, sentAt = 0, wasAtBottom = true;
   const marker = document.createElement("button");
   marker.type = "button";
   marker.className = "smschat-newmsg";
@@ -128,7 +128,12 @@ CHAT_WINDOW_JS = """
     const want = Math.max(MIN_PANE, Math.floor(window.innerHeight - (rect.top + window.scrollY) - below - GAP));
     // Streamlit gives the fixed height to the pane's wrapper (flex-basis); the pane fills it.
     const wrap = p.parentElement;
-    if (Math.abs(rect.height - want) > 2) { wrap.style.flex = "0 0 " + want + "px"; wrap.style.height = want + "px"; }
+    if (Math.abs(rect.height - want) > 2) {
+      const stick = atBottom(p);
+      wrap.style.flex = "0 0 " + want + "px";
+      wrap.style.height = want + "px";
+      if (stick) p.scrollTop = p.scrollHeight;
+    }
   }
   function setValue(el, value) {
     Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set.call(el, value);
@@ -158,9 +163,14 @@ CHAT_WINDOW_JS = """
     if (!h || !p) { marker.hidden = true; return; }
     fit(p);
     const key = h.dataset.contact, id = parseInt(h.dataset.lastId || "0", 10);
-    if (key !== lastKey) { lastKey = key; lastId = id; }
+    if (key !== lastKey) { lastKey = key; lastId = id; p.scrollTop = p.scrollHeight; wasAtBottom = true; }
+    if (id > lastId) {
+      // New lines: follow them if the user was at the bottom (Streamlit's autoscroll does
+      // too; this covers a redraw it misses), else leave the pane alone and say so.
+      if (wasAtBottom) p.scrollTop = p.scrollHeight; else marker.hidden = false;
+    }
     if (atBottom(p)) marker.hidden = true;
-    else if (id > lastId) marker.hidden = false;
+    wasAtBottom = atBottom(p);
     lastId = id;
     if (!marker.hidden) {
       const r = p.getBoundingClientRect();
