@@ -48,7 +48,6 @@ if not contact_id:
 # The same words whether the contact is missing or another project's: nothing leaks.
 opened = read(chat.open_window, me.project_id, contact_id)
 
-
 contact_id, title, threshold = opened.contact_id, opened.title, opened.counter_threshold
 template = get_template(opened.template)
 opened_at, unread_after = opened.opened_at, opened.unread_after

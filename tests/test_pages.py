@@ -558,3 +558,21 @@ def test_simulator_opens_on_the_contact_of_the_chat(db_url, session, project, ag
     at.run()
     assert not at.exception, at.exception
     assert at.selectbox(key="sim_number").value == "+254712345678"
+
+
+def test_simulator_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):
+    from smschat.accounts import projects
+
+    other = projects.create_project(session, "other", "Other")
+    secret = contacts.create_contact(session, other, "case", "Secret Case")
+    contacts.register_phone(session, other, secret, "+254799999999")
+    session.commit()
+    shown = {}
+    for contact_id in (str(secret.id), "99999", "x"):
+        at = _as(app("pages/simulator.py"), agent, project)
+        at.query_params["contact"] = contact_id
+        at.run()
+        assert not at.exception
+        shown[contact_id] = [e.value for e in at.error]
+        assert "+254799999999" not in " ".join(h.proto.body for h in at.get("html"))
+    assert shown[str(secret.id)] == shown["99999"] == shown["x"] == ["No such contact in this project."]
