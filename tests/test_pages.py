@@ -560,7 +560,7 @@ def test_simulator_opens_on_the_contact_of_the_chat(db_url, session, project, ag
     assert at.selectbox(key="sim_number").value == "+254712345678"
 
 
-def test_simulator_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):
+def test_simulator_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent, marie):
     from smschat.accounts import projects
 
     other = projects.create_project(session, "other", "Other")
