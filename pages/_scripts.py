@@ -77,5 +77,141 @@ COUNTER_JS = """
 """ % _tables
 COUNTER_SCRIPT = f"<script>{COUNTER_JS}</script>"
 
+# The chat window (pages/chat.py): the history pane sized to the viewport so the composer
+# stays in view, a "New messages" marker while the user reads older lines, Enter to send
+# (Shift+Enter: new line; not while an IME composes), focus back in the box after sending,
+# and the draft kept in localStorage per user, project and contact (restored into an empty
+# box after a reload or a server restart). It reads ids from data attributes, never text of
+# the page; the only text it stores is what the user typed into the box.
+CHAT_WINDOW_JS = """
+(function () {
+  if (window.__smschatWindow) return;
+  window.__smschatWindow = true;
+  const MIN_PANE = 160, GAP = 12;
+  let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null;
+  let sentText = null, sentAt = 0, wasAtBottom = true;
+  const marker = document.createElement("button");
+  marker.type = "button";
+  marker.className = "smschat-newmsg";
+  marker.textContent = "New messages \u2193";
+  marker.hidden = true;
+  Object.assign(marker.style, {position: "fixed", zIndex: 1000, padding: "4px 12px", border: "none",
+    borderRadius: "14px", background: "#1a73e8", color: "#fff", cursor: "pointer",
+    boxShadow: "0 1px 4px rgba(0,0,0,.3)", transform: "translateX(-50%)"});
+  document.body.appendChild(marker);
+  function pane() {
+    const h = document.querySelector(".smschat-history");
+    for (let el = h && h.parentElement; el && el !== document.body; el = el.parentElement) {
+      const o = getComputedStyle(el).overflowY;
+      if (o === "auto" || o === "scroll") return el;
+    }
+    return null;
+  }
+  function atBottom(p) { return p.scrollHeight - p.scrollTop - p.clientHeight < 4; }
+  function composer() { return document.querySelector(".st-key-composer"); }
+  function box() { const c = composer(); return c && c.querySelector("textarea"); }
+  function windowInfo() { const c = composer(); return c && c.querySelector(".smschat-counter[data-window]"); }
+  function sendButton() {
+    const info = windowInfo();
+    return info && document.querySelector(".st-key-" + info.dataset.send + " button");
+  }
+  marker.addEventListener("click", function () {
+    const p = pane();
+    if (p) p.scrollTop = p.scrollHeight;
+    marker.hidden = true;
+  });
+  function fit(p) {
+    // The pane takes what the viewport leaves above it and below it (the composer).
+    const c = composer();
+    if (!c) return;
+    const rect = p.getBoundingClientRect(), below = c.getBoundingClientRect().bottom - rect.bottom;
+    const want = Math.max(MIN_PANE, Math.floor(window.innerHeight - (rect.top + window.scrollY) - below - GAP));
+    // Streamlit gives the fixed height to the pane's wrapper (flex-basis); the pane fills it.
+    const wrap = p.parentElement;
+    if (Math.abs(rect.height - want) > 2) {
+      const stick = atBottom(p);
+      wrap.style.flex = "0 0 " + want + "px";
+      wrap.style.height = want + "px";
+      if (stick) p.scrollTop = p.scrollHeight;
+    }
+  }
+  function setValue(el, value) {
+    Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set.call(el, value);
+    el.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+  function keepDraft() {
+    // A window opens when its box appears (page load, reload, navigation back to it): then
+    // an empty box gets the saved draft. Afterwards the box is mirrored into the draft.
+    const el = box(), info = windowInfo();
+    if (!el || !info) { draftKey = null; return; }
+    const key = "smschat-draft:" + info.dataset.window;
+    if (key !== draftKey) {
+      draftKey = key;
+      const saved = localStorage.getItem(key);
+      if (saved && !el.value) setValue(el, saved);
+      draftSeen = el.value;
+      return;
+    }
+    if (el.value !== draftSeen) {
+      draftSeen = el.value;
+      if (el.value) localStorage.setItem(key, el.value); else localStorage.removeItem(key);
+    }
+  }
+  function tick() {
+    keepDraft();
+    const h = document.querySelector(".smschat-history"), p = pane();
+    if (!h || !p) { marker.hidden = true; return; }
+    fit(p);
+    const key = h.dataset.contact, id = parseInt(h.dataset.lastId || "0", 10);
+    if (key !== lastKey) { lastKey = key; lastId = id; p.scrollTop = p.scrollHeight; wasAtBottom = true; }
+    if (id > lastId) {
+      // New lines: follow them if the user was at the bottom (Streamlit's autoscroll does
+      // too; this covers a redraw it misses), else leave the pane alone and say so.
+      if (wasAtBottom) p.scrollTop = p.scrollHeight; else marker.hidden = false;
+    }
+    if (atBottom(p)) marker.hidden = true;
+    wasAtBottom = atBottom(p);
+    lastId = id;
+    if (!marker.hidden) {
+      const r = p.getBoundingClientRect();
+      marker.style.left = (r.left + r.width / 2) + "px";
+      marker.style.top = (r.bottom - 44) + "px";
+    }
+    const el = box();
+    if (el && Date.now() < refocusUntil && document.activeElement !== el &&
+        (!document.activeElement || document.activeElement === document.body || document.activeElement.tagName === "BUTTON")) {
+      el.focus();
+    }
+  }
+  setInterval(tick, 150);
+  window.addEventListener("resize", tick);
+  document.addEventListener("input", function (e) {
+    if (e.target === box()) keepDraft();
+  }, true);
+  document.addEventListener("click", function (e) {
+    const send = sendButton();
+    if (send && send.contains(e.target)) refocusUntil = Date.now() + 3000;
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    const el = box();
+    if (e.target !== el || e.key !== "Enter" || e.shiftKey || e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.isComposing || e.keyCode === 229) return;
+    e.preventDefault();
+    const send = sendButton();
+    if (!send || !el.value.trim()) return;
+    // A second Enter before the first send has come back is not a second message.
+    if (el.value === sentText && Date.now() - sentAt < 3000) return;
+    sentText = el.value;
+    sentAt = Date.now();
+    // Blur first: Streamlit hands the box's value to the server on blur, before the click.
+    el.blur();
+    refocusUntil = Date.now() + 3000;
+    send.click();
+    el.focus();
+  }, true);
+})();
+"""
+CHAT_WINDOW_SCRIPT = f"<script>{CHAT_WINDOW_JS}</script>"
+
 # What a browser hashes: the text between the tags.
-INLINE_SCRIPTS = (BLINK_JS, COUNTER_JS)
+INLINE_SCRIPTS = (BLINK_JS, COUNTER_JS, CHAT_WINDOW_JS)

@@ -1,4 +1,11 @@
-"""Chat: one contact's conversation, polled by id cursor, and a compose box."""
+"""Chat: one contact's conversation, polled by id cursor, and a compose box.
+
+Top to bottom: the header (title, "Reply as", Message Counter and Reset at the right), banners
+above the history, the history range, the history in a scrolling pane sized to the viewport
+(a fragment that refreshes by itself), and the composer pinned below it
+(`st.container(key="composer")`: errors, the box `body_<contact>`, the live counter, Send and
+the tools beside it). pages/_scripts.py CHAT_WINDOW_JS does what only the browser can: the
+pane's height, the "New messages" marker, Enter to send and the draft."""
 
 from dataclasses import replace
 from html import escape
@@ -7,15 +14,16 @@ import streamlit as st
 
 from pages._chat_search import show_found_message
 from pages._chat_transcript import transcript_download
-from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
+from pages._scripts import BLINK_SCRIPT, CHAT_WINDOW_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
 from smschat.chat.templates import get_template
 from smschat.chat.timefmt import DEFAULT_RANGE, HISTORY_RANGES
 from smschat.config import get_settings
-from smschat.messaging import outbox
+from smschat.messaging import outbox, simulator
 
 PAGE = 50
+PANE_HEIGHT = 420  # until the page's script sizes the pane to the viewport
 REFRESH = get_settings().chat_refresh_seconds
 FINAL = {"delivered", "failed", "undelivered", "received"}
 RETRYABLE = set(outbox.RETRYABLE_STATES)
@@ -46,11 +54,10 @@ contact_id, title, threshold = opened.contact_id, opened.title, opened.counter_t
 template = get_template(opened.template)
 opened_at, unread_after = opened.opened_at, opened.unread_after
 st.set_page_config(page_title=title)
-plain_heading(title)
-if opened.opted_out:
-    st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
-               icon="⛔")
-show_found_message(me.project_id, contact_id)  # opened from Search: the message and its surroundings
+# Less padding than Streamlit's default, so the history and the composer share one screen.
+st.html("<style>.stMainBlockContainer{padding-top:2.5rem;padding-bottom:1rem}"
+        ".smschat-heading{margin:0;padding:.2rem 0}"
+        ".smschat-replyas{font-size:.9em;white-space:nowrap}</style>")
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.
@@ -59,6 +66,41 @@ if WIN not in st.session_state:
     st.session_state[WIN] = {"counter_from": opened_at, "opened_at": opened_at, "unread_after": unread_after,
                              "range": None, "lines": [], "has_older": False}
 win = st.session_state[WIN]
+
+
+@st.fragment(run_every=REFRESH)
+def message_counter() -> None:
+    """The seed's Message Counter, top right: messages since the window opened, and Reset."""
+    counter = read(chat.window_counter, me.project_id, contact_id, win["counter_from"])
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    red = " red" if counter >= threshold else ""
+    left.html(f"<div class='smschat-msgcount{red}' title='Messages since this window opened'>"
+              f"<style>.smschat-msgcount{{font-size:1.4em;font-weight:600;text-align:right}}"
+              f".smschat-msgcount.red{{color:#d00}}"
+              f".smschat-msgcount small{{font-size:.55em;font-weight:400;color:#888;margin-left:.4em}}</style>"
+              f"<span class='n'>{counter}</span><small>since this window opened (limit {threshold})</small></div>")
+    if right.button("Reset", key=f"reset_{contact_id}"):
+        win["counter_from"] = read(chat.reset_counter, me.project_id, contact_id)
+        st.rerun(scope="fragment")
+
+
+# Header: the title, "Reply as" (loopback only), the Message Counter at the right.
+title_col, reply_col, counter_col = st.columns([3, 1.3, 2.2], vertical_alignment="center")
+with title_col:
+    plain_heading(title)
+if simulator.available():
+    # A new tab, so the chat stays open beside the phone; the simulator checks the id again.
+    reply_col.html(f"<a class='smschat-replyas' href='simulator?contact={contact_id}' target='_blank' "
+                   f"rel='noopener'>Reply as {escape(opened.name)} ↗</a>")
+if threshold:
+    with counter_col:
+        message_counter()
+
+# Banners above the history go here (one call each, e.g. facts about the number).
+if opened.opted_out:
+    st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
+               icon="⛔")
+show_found_message(me.project_id, contact_id)  # opened from Search: the message and its surroundings
 
 range_name = st.segmented_control(
     "Message History", list(HISTORY_RANGES), default=DEFAULT_RANGE, key=f"range_{contact_id}"
@@ -111,62 +153,62 @@ def _line_html(line) -> str:
 def window() -> None:
     end_if_logged_out()
     _refresh()
-    if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
-        _load_older()
-    counter = read(chat.window_counter, me.project_id, contact_id, win["counter_from"]) if threshold else None
     # Notes that this user has the chat open (a write), and who else has.
     others = act(chat.viewing, me.project_id, contact_id, within_seconds=REFRESH * 3 + 2, rerun=False) or []
-    if threshold:
-        left, right = st.columns([6, 1])
-        red = " red" if counter >= threshold else ""
-        left.html(f"<div class='smschat-msgcount{red}' title='Messages since this window opened'>"
-                  f"<style>.smschat-msgcount{{font-size:1.4em;font-weight:600}}.smschat-msgcount.red{{color:#d00}}"
-                  f".smschat-msgcount small{{font-size:.55em;font-weight:400;color:#888;margin-left:.4em}}</style>"
-                  f"<span class='n'>{counter}</span><small>messages since this window opened "
-                  f"(limit {threshold})</small></div>")
-        if right.button("Reset", key=f"reset_{contact_id}"):
-            win["counter_from"] = read(chat.reset_counter, me.project_id, contact_id)
-            st.rerun(scope="fragment")
     if others:
         st.html(f"<div class='smschat-viewing'>viewing now: {escape(', '.join(others))}</div>")
-    lines = win["lines"]
-    last_in = max((line.id for line in lines if line.direction == "in"), default=0)
-    body = "".join(_line_html(line) for line in lines) or "<div class='empty'>No messages in this range.</div>"
-    st.html(
-        f"<style>{template.css}</style>"
-        f"<div class='smschat-history' data-contact='{contact_id}' data-last-in='{last_in}'>{body}</div>"
-    )
-    for line in lines:
-        if line.direction == "out" and line.status in RETRYABLE:
-            text_col, button_col = st.columns([6, 1])
-            text_col.text(f"Not delivered ({line.timestamp}): {line.error or line.status}")
-            if button_col.button("Retry", key=f"retry_{line.id}") and act(
-                    chat.retry, me.project_id, line.id, where=text_col, rerun=False):
-                win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
-                st.rerun(scope="fragment")
+    # Streamlit keeps a fixed-height pane at the bottom while the user is there, and leaves
+    # it alone once they scroll up (the page's script then shows "New messages").
+    with st.container(height=PANE_HEIGHT, autoscroll=True, key="chat_history"):
+        if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
+            _load_older()
+        lines = win["lines"]
+        last_in = max((line.id for line in lines if line.direction == "in"), default=0)
+        last_id = lines[-1].id if lines else 0
+        body = "".join(_line_html(line) for line in lines) or "<div class='empty'>No messages in this range.</div>"
+        st.html(
+            f"<style>{template.css}</style>"
+            f"<div class='smschat-history' data-contact='{contact_id}' data-last-in='{last_in}' "
+            f"data-last-id='{last_id}'>{body}</div>"
+        )
+        for line in lines:
+            if line.direction == "out" and line.status in RETRYABLE:
+                text_col, button_col = st.columns([6, 1])
+                text_col.text(f"Not delivered ({line.timestamp}): {line.error or line.status}")
+                if button_col.button("Retry", key=f"retry_{line.id}") and act(
+                        chat.retry, me.project_id, line.id, where=text_col, rerun=False):
+                    win["lines"] = [replace(x, status="queued", error=None) if x.id == line.id else x for x in lines]
+                    st.rerun(scope="fragment")
 
 
 window()
 
-# The tab title blinks while this window is in the background (pages/_scripts.py).
-st.html(BLINK_SCRIPT, unsafe_allow_javascript=True)
-
 BODY = f"body_{contact_id}"
 if st.session_state.pop(f"sent_{contact_id}", False):
     st.session_state[BODY] = ""  # cleared only after a successful send: an error keeps the text
-st.text_area("Message", key=BODY, placeholder="Type a message", height=90)
-st.html("<div class='smschat-counter'>0 / 160</div>"
-        "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
-# Live character counter, same rules as smschat.segments (pages/_scripts.py).
-st.html(COUNTER_SCRIPT, unsafe_allow_javascript=True)
-send_col, unread_col = st.columns([1, 5])
-if send_col.button("Send", type="primary", key=f"send_{contact_id}") and act(
-        chat.send, me.project_id, contact_id, st.session_state[BODY], rerun=False):
-    st.session_state[f"sent_{contact_id}"] = True  # clears the box; an error keeps the text
-    st.rerun()
-if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
-    act(chat.mark_unread, me.project_id, contact_id, rerun=False)
-    # Leave the window, or its next refresh would read the conversation again.
-    st.session_state.pop(WIN, None)
-    st.switch_page("pages/contacts.py")
+with st.container(key="composer"):
+    errors = st.container()  # a refusal shows here, next to the box
+    st.text_area("Message", key=BODY, placeholder="Type a message (Enter sends, Shift+Enter: new line)",
+                 height=90, label_visibility="collapsed")
+    # The live counter (pages/_scripts.py COUNTER_JS); its data attributes name the window for
+    # CHAT_WINDOW_JS (the draft's key, the Send button): ids only.
+    st.html(f"<div class='smschat-counter' data-window='{me.user_id}:{me.project_id}:{contact_id}' "
+            f"data-send='send_{contact_id}'>0 / 160</div>"
+            "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
+    send_col, tools_col, unread_col = st.columns([1, 4, 1.4], vertical_alignment="center")
+    sent = send_col.button("Send", type="primary", key=f"send_{contact_id}")
+    # Tools beside the composer go in tools_col (one call each).
+    if sent and act(chat.send, me.project_id, contact_id, st.session_state[BODY], where=errors, rerun=False):
+        st.session_state[f"sent_{contact_id}"] = True  # clears the box; an error keeps the text
+        st.rerun()
+    if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
+        act(chat.mark_unread, me.project_id, contact_id, where=errors, rerun=False)
+        # Leave the window, or its next refresh would read the conversation again.
+        st.session_state.pop(WIN, None)
+        st.switch_page("pages/contacts.py")
+
+# The tab title blinks while this window is in the background; the live character counter;
+# the pane, Enter to send and the draft (pages/_scripts.py: fixed texts, allowed by hash).
+for script in (BLINK_SCRIPT, COUNTER_SCRIPT, CHAT_WINDOW_SCRIPT):
+    st.html(script, unsafe_allow_javascript=True)
 transcript_download(me.project_id, contact_id)

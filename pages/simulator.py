@@ -21,6 +21,14 @@ if not numbers:
     st.stop()
 
 labels = {n: f"{n} · {name}" for n, name, _ in numbers}
+# "Reply as <contact>" in the chat opens here with ?contact=<id>: the service checks it is a
+# contact of this project; the page opens on its number once, then the picker is the user's.
+wanted = st.query_params.get("contact")
+if wanted and st.session_state.get("sim_contact") != wanted:
+    st.session_state["sim_contact"] = wanted
+    number = read(simulator.number_of_contact, me.project_id, wanted)
+    if number in labels:
+        st.session_state["sim_number"] = number
 number = st.selectbox("Phone", list(labels), format_func=labels.__getitem__, key="sim_number")
 
 

@@ -177,7 +177,7 @@ def test_chat_templates_are_registered_as_data():
     from smschat.chat import templates
     from smschat.errors import ValidationError
 
-    assert set(templates.TEMPLATES) >= {"Default", "Compact"}
+    assert set(templates.TEMPLATES) >= {"Default", "Compact", "Bubbles"}
     assert templates.validate_template("Compact") == "Compact"
     with pytest.raises(ValidationError, match="Unknown chat template"):
         templates.validate_template("Fancy")

@@ -194,6 +194,8 @@ ENTRIES = [
     Entry(search.window_around, Action.CHAT, lambda w, pid, o: (pid, own_contact(w, pid), o.message), object=True),
     # The chat's transcript download
     Entry(transcript.write_transcript, Action.CHAT, lambda w, pid, o: (pid, o.contact, "csv"), object=True),
+    # Chat window: "Reply as" opens the Phone simulator on the contact's number
+    Entry(simulator.number_of_contact, Action.SIMULATE, lambda w, pid, o: (pid, o.contact), object=True),
 ]
 
 

@@ -547,3 +547,32 @@ def test_contacts_figures_open_the_message_log_filtered_to_what_they_count(db_ur
     assert "1 message matches the filter" in counts and rows == ["in today"]
     assert log(day="today", status="failed,undelivered")[1] == ["did not go"]
     assert sorted(log(day="today", direction="out")[1]) == ["did not go", "went out"]
+
+
+def test_simulator_opens_on_the_contact_of_the_chat(db_url, session, project, agent, marie):
+    grace = contacts.create_contact(session, project, "case", "Grace")
+    contacts.register_phone(session, project, grace, "+254712345678")
+    session.commit()
+    at = _as(app("pages/simulator.py"), agent, project)
+    at.query_params["contact"] = str(grace.id)
+    at.run()
+    assert not at.exception, at.exception
+    assert at.selectbox(key="sim_number").value == "+254712345678"
+
+
+def test_simulator_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent, marie):
+    from smschat.accounts import projects
+
+    other = projects.create_project(session, "other", "Other")
+    secret = contacts.create_contact(session, other, "case", "Secret Case")
+    contacts.register_phone(session, other, secret, "+254799999999")
+    session.commit()
+    shown = {}
+    for contact_id in (str(secret.id), "99999", "x"):
+        at = _as(app("pages/simulator.py"), agent, project)
+        at.query_params["contact"] = contact_id
+        at.run()
+        assert not at.exception
+        shown[contact_id] = [e.value for e in at.error]
+        assert "+254799999999" not in " ".join(h.proto.body for h in at.get("html"))
+    assert shown[str(secret.id)] == shown["99999"] == shown["x"] == ["No such contact in this project."]

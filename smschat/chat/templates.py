@@ -43,6 +43,19 @@ TEMPLATES: dict[str, ChatTemplate] = {
             "text-overflow:ellipsis}.smschat-history .body{white-space:nowrap}",
             one_line=True,
         ),
+        ChatTemplate(
+            "Bubbles",
+            "A phone's layout: incoming on the left, outgoing on the right, time and status under each.",
+            _BASE_CSS
+            + ".smschat-history .msg{width:fit-content;max-width:75%;margin:6px 0;padding:6px 10px;"
+            "border-radius:14px;background:#eef0f3}"
+            ".smschat-history .msg.out{margin-left:auto;background:#dcebff}"
+            ".smschat-history .who{display:block;font-size:.8em}"
+            ".smschat-history .ts{display:block;margin-left:0;font-size:.72em}"
+            ".smschat-history .status{display:block;margin-left:0;text-align:right}"
+            ".smschat-history .msg.out .ts{text-align:right}",
+            one_line=False,
+        ),
     )
 }
 DEFAULT_TEMPLATE = "Default"

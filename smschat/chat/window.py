@@ -213,6 +213,7 @@ class Window:
     opened_at: int
     unread_after: int
     opted_out: bool  # the number replied STOP: nothing can be sent until START
+    name: str = ""  # the contact's name as the title shows it ("Reply as <name>")
 
 
 def _checked_contact(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> Contact:
@@ -223,14 +224,16 @@ def _checked_contact(session: Session, actor: Actor, project_id: int, contact_id
 def open_window(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> Window:
     contact = _checked_contact(session, actor, project_id, contact_id)
     settings = get_chat_settings(session, project_id)
+    name = display_name(contact, settings)
     return Window(
         contact_id=contact.id,
-        title=f"Chat - {display_name(contact, settings)}",
+        title=f"Chat - {name}",
         counter_threshold=settings.message_counter_threshold,
         template=settings.chat_template,
         opened_at=latest_id(session, project_id, contact.id),
         unread_after=reads.last_read_id(session, project_id, actor.user_id, contact.id),
         opted_out=bool((phone := primary_phone(session, contact)) and phone.opted_out),
+        name=name,
     )
 
 

@@ -46,6 +46,14 @@ def numbers(session: Session, actor: Actor, project_id: int) -> list[tuple[str, 
     return contacts.phone_numbers(session, project_id)
 
 
+def number_of_contact(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> str | None:
+    """The number the simulator opens on for a contact of the project ("Reply as" in the chat):
+    its primary number, None if it has none. A contact of another project is not found."""
+    _require(session, actor, project_id)
+    phone = contacts.primary_phone(session, contacts.get_contact(session, project_id, contact_id))
+    return phone.e164 if phone else None
+
+
 def _own_number(session: Session, project_id: int, number: str) -> str:
     e164 = try_e164(number, None) if number else None
     known = e164 and session.scalar(

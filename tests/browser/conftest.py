@@ -21,9 +21,10 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORDS = {"amy": "amy-password-1", "sam": "sam-password-1", "ana": "ana-password-1", "admin": "admin-password-1"}
 
 
-def start_dashboard(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """The dashboard App under uvicorn, as `smschat up` serves it; returns once it answers."""
-    port = free_port()
+def start_dashboard(env: dict, log: Path, port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """The dashboard App under uvicorn, as `smschat up` serves it; returns once it answers.
+    Given the `port` of one that was stopped, it is that server restarted."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "dashboard_server:app", "--host", "127.0.0.1", "--port", str(port)],
         cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
