@@ -117,18 +117,25 @@ class Dispatcher:
         now = self.clock.now()
         room = limit if limit is not None else 4 * self.concurrency - self.held()
         claim = claim and room > 0
-        if not (answered or claim or self.next_due() == 0):
+        launch = self._due()
+        if not (answered or claim or launch):
             return 0, 0
         try:
             with session_scope(self.url) as session:
                 for message_id, result in answered:
                     outbox.record_send_result(session, message_id, result, now=now).gateway = self.gateway.name
                 claimed = self._claim(session, room, now) if claim else 0
-                launch = self._due()
+                if claimed:
+                    more = self._due()
+                    launch += more
                 ours = outbox.hand_over(session, {j.sms.message_id: j.sender for j in launch}, self.wid, now=now)
         except BaseException:
             with self.lock:
                 self.answered[:0] = answered  # recorded next time
+            for job in reversed(launch):  # handed over next time
+                self.waiting[job.sender].appendleft(job)
+                self._landed(job.sender)
+            self.planned.clear()
             raise
         for job in launch:
             if job.sms.message_id in ours:
@@ -197,8 +204,10 @@ class Dispatcher:
                 queue.append(Job(sms, sender, max(1, message.segments) * per_segment, not_before))
                 not_before += max(1, message.segments) * per_segment
             free = start + timedelta(seconds=segments * per_segment)
+        # Claimed again a little before the sender is free, so its queue here never runs dry.
         for message, _ in items[len(keep):]:
-            outbox.release(session, message.id, self.wid, not_before=free)
+            outbox.release(session, message.id, self.wid,
+                           not_before=free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS))
 
     def _due(self) -> list[Job]:
         """Jobs whose sender slot comes within the lookahead, within each sender's share of the
@@ -351,19 +360,18 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
     wid = worker_id()
     log.info("worker %s started (gateway: %s, %d in flight)", wid, gateway.name, settings.worker_concurrency)
     dispatcher = Dispatcher(gateway, wid, url, clock)
-    lookups = threading.Thread(target=_reconcile_forever, args=(gateway, stop, url, clock), daemon=True,
-                               name="reconcile")
+    # Housekeeping and look-ups run beside the send loop, so neither ever delays a departure.
+    chores = [threading.Thread(target=_housekeeping_forever, args=(stop, url, clock), daemon=True, name="chores")]
     if getattr(gateway, "find", None) is not None:
-        lookups.start()
+        chores.append(threading.Thread(target=_reconcile_forever, args=(gateway, stop, url, clock), daemon=True,
+                                       name="reconcile"))
+    for thread in chores:
+        thread.start()
     failures = 0
-    housekeeping_at = claim_at = float("-inf")
+    claim_at = float("-inf")
     try:
         while not stop.is_set():
             try:
-                mono = clock.monotonic()
-                if mono >= housekeeping_at:
-                    housekeeping(url, clock)
-                    housekeeping_at = mono + settings.worker_poll_seconds
                 claimed, recorded = dispatcher.step(claim=clock.monotonic() >= claim_at)
                 failures = 0
             except Exception:
@@ -381,8 +389,7 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
                 clock.sleep(max(0.0, claim_at - clock.monotonic()), stop)
                 continue
             due = dispatcher.next_due()
-            waits = [claim_at - clock.monotonic(), housekeeping_at - clock.monotonic()]
-            timeout = max(0.0, min(waits if due is None else [*waits, due]))
+            timeout = max(0.0, min(claim_at - clock.monotonic(), due if due is not None else float("inf")))
             if dispatcher.in_flight():
                 dispatcher.wake.wait(timeout)
             elif timeout:
@@ -393,6 +400,20 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
     finally:
         dispatcher.close()
         log.info("worker %s stopped", wid)
+
+
+def _housekeeping_forever(stop: threading.Event, url: str | None, clock: Clock) -> None:
+    poll = get_settings().worker_poll_seconds
+    failures = 0
+    while not stop.is_set():
+        try:
+            housekeeping(url, clock)
+            failures = 0
+        except Exception:  # noqa: BLE001 - the database is away: back off
+            failures += 1
+            log.exception("housekeeping failed (%d in a row)", failures)
+        if clock.sleep(min(30.0, poll * 2**failures) if failures else poll, stop):
+            return
 
 
 def _reconcile_forever(gateway: Gateway, stop: threading.Event, url: str | None, clock: Clock) -> None:

@@ -109,7 +109,7 @@ class FakeTwilio:
 
     # --- the API -------------------------------------------------------------------------
     async def _create(self, request: Request) -> Response:
-        arrived = time.monotonic()
+        arrived = request.scope.get("fake.arrived") or time.monotonic()
         with self._lock:
             self._active += 1
             crowded = self.concurrency_limit is not None and self._active > self.concurrency_limit
@@ -239,6 +239,8 @@ class FakeTwilio:
         """The app, with "reset" done the rude way: the connection closed with an RST, no answer."""
 
         async def app(scope, receive, send):
+            scope["fake.arrived"] = time.monotonic()  # before routing and form parsing
+
             async def answer(event):
                 if scope.get("fake.reset"):
                     if event["type"] == "http.response.start":
