@@ -184,25 +184,47 @@ def next_due_at(session: Session) -> datetime | None:
     )
 
 
-def release(session: Session, message_id: int, worker_id: str, *, not_before: datetime) -> bool:
-    """Give a claimed message back to the queue, untouched, to be tried from `not_before` on
-    (when its sender is free again): the worker goes on with other senders' messages instead
-    of waiting. The claim's attempt is not counted."""
+def release(session: Session, message_ids: list[int], worker_id: str, *, not_before: datetime) -> int:
+    """Give claimed messages back to the queue, untouched, to be tried from `not_before` on
+    (when their sender is free again): the worker goes on with other senders' messages instead
+    of waiting. The claim's attempt is not counted. Returns how many went back."""
+    if not message_ids:
+        return 0
     result = session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value,
+        .where(Message.id.in_(message_ids), Message.claimed_by == worker_id, Message.status == Status.SENDING.value,
                Message.send_started_at.is_(None))
         .values(status=Status.QUEUED.value, claimed_by=None, lease_expires_at=None, next_attempt_at=not_before,
                 attempts=Message.attempts - 1)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return result.rowcount or 0
 
 
-def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None) -> Message:
-    """Write what the gateway said about one claimed message."""
+def record_send_results(session: Session, results: list[tuple[int, SendResult]], *, now: datetime | None = None,
+                        gateway: str | None = None) -> None:
+    """Write what the gateway said about many claimed messages: read (and locked) in one query,
+    each then recorded by record_send_result."""
+    if not results:
+        return
     now = now or utcnow()
-    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    loaded = {m.id: m for m in session.scalars(
+        select(Message).where(Message.id.in_([i for i, _ in results])).with_for_update()
+        .execution_options(populate_existing=True)
+    )}
+    for message_id, result in results:
+        message = record_send_result(session, message_id, result, now=now, message=loaded.get(message_id))
+        if gateway is not None:
+            message.gateway = gateway
+
+
+def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None,
+                       message: Message | None = None) -> Message:
+    """Write what the gateway said about one claimed message (`message`: already loaded and
+    locked by the caller)."""
+    now = now or utcnow()
+    if message is None:
+        message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
     if message is None:
         raise MessageNotFound(f"No message {message_id}.")
     message.claimed_by = None

@@ -75,6 +75,7 @@ class Job:
     sender: str
     seconds: float  # of the sender's time this send takes (segments / rate); 0: no limit
     not_before: float  # monotonic: the sender's slot reserved in the database
+    project_id: int
 
 
 class Dispatcher:
@@ -107,42 +108,54 @@ class Dispatcher:
         with self.lock:
             return bool(self.answered) or self.held() > 0
 
-    # --- one step: one transaction ------------------------------------------------------
+    # --- one step ------------------------------------------------------------------------
     def step(self, *, claim: bool = True, limit: int | None = None) -> tuple[int, int]:
-        """Record answers, claim more (unless `claim` is off), hand over what is due; then start
-        those requests. Returns (claimed, recorded)."""
+        """Hand over what is due and start those requests (a short transaction first, so a
+        departure never waits on bookkeeping); then record the answers that came back and
+        claim more (unless `claim` is off) in a second one. Returns (claimed, recorded)."""
         self.wake.clear()
+        self.launch()
         with self.lock:
             answered, self.answered = self.answered, []
-        now = self.clock.now()
-        room = limit if limit is not None else 4 * self.concurrency - self.held()
+        room = limit if limit is not None else min(self.concurrency, 4 * self.concurrency - self.held())
         claim = claim and room > 0
-        launch = self._due()
-        if not (answered or claim or launch):
+        if not (answered or claim):
             return 0, 0
+        now = self.clock.now()
         try:
             with session_scope(self.url) as session:
-                for message_id, result in answered:
-                    outbox.record_send_result(session, message_id, result, now=now).gateway = self.gateway.name
+                outbox.record_send_results(session, answered, now=now, gateway=self.gateway.name)
                 claimed = self._claim(session, room, now) if claim else 0
-                if claimed:
-                    more = self._due()
-                    launch += more
-                ours = outbox.hand_over(session, {j.sms.message_id: j.sender for j in launch}, self.wid, now=now)
         except BaseException:
             with self.lock:
                 self.answered[:0] = answered  # recorded next time
+            raise
+        if claimed:
+            self.launch()
+        return claimed, len(answered)
+
+    def launch(self) -> int:
+        launch = self._due()
+        if not launch:
+            return 0
+        now = self.clock.now()
+        try:
+            with session_scope(self.url) as session:
+                allowed = self._refuse_blocked(session, launch, now)
+                ours = outbox.hand_over(session, {j.sms.message_id: j.sender for j in allowed}, self.wid, now=now)
+        except BaseException:
             for job in reversed(launch):  # handed over next time
                 self.waiting[job.sender].appendleft(job)
                 self._landed(job.sender)
             self.planned.clear()
             raise
+        blocked = {j.sms.message_id for j in launch} - {j.sms.message_id for j in allowed}
         for job in launch:
             if job.sms.message_id in ours:
                 self._start(job)
-            else:
+            elif job.sms.message_id not in blocked:
                 self._landed(job.sender)  # our claim expired meanwhile: another round owns it now
-        return claimed, len(answered)
+        return len(ours)
 
     def _claim(self, session, room: int, now) -> int:
         ids = outbox.claim_batch(session, self.wid, limit=room, lease_seconds=get_settings().send_lease_seconds,
@@ -163,12 +176,6 @@ class Dispatcher:
             project = projects[project_id]
             senders = outbox.choose_senders(session, project, sorted({m.phone_number for m in messages}))
             for message in messages:
-                if is_opted_out(session, project.id, message.phone_number):
-                    # It opted out after the message was queued: never send, say why.
-                    outbox.record_send_result(
-                        session, message.id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False),
-                        now=now).gateway = self.gateway.name
-                    continue
                 sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
                                   sender=senders[message.phone_number])
                 groups.setdefault(self.gateway.sender_key(sms), []).append((message, sms))
@@ -176,13 +183,27 @@ class Dispatcher:
             self._queue(session, sender, items, projects, now)
         return len(ids)
 
+    def _refuse_blocked(self, session, launch: list[Job], now) -> list[Job]:
+        """The pre-send check, as late as possible: a number that opted out after its message
+        was queued gets nothing; the message fails and says why."""
+        allowed = []
+        for job in launch:
+            if is_opted_out(session, job.project_id, job.sms.to):
+                outbox.record_send_results(
+                    session, [(job.sms.message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False))],
+                    now=now, gateway=self.gateway.name)
+                self._landed(job.sender)
+            else:
+                allowed.append(job)
+        return allowed
+
     def _queue(self, session, sender: str, items, projects, now) -> None:
         """Keep what the sender can send within the horizon, its slots reserved in the database
         (shared by every worker); the rest goes back to the queue until the sender is free."""
         queue = self.waiting.setdefault(sender, deque())
         rate = projects[items[0][0].project_id].rate_limit if self.gateway.rate_limited else 0
         if rate <= 0:
-            queue.extend(Job(sms, sender, 0.0, float("-inf")) for _, sms in items)
+            queue.extend(Job(sms, sender, 0.0, float("-inf"), m.project_id) for m, sms in items)
             return
         per_segment = (1 + self.margin) / rate  # seconds of the sender's time
         mono = self.clock.monotonic()
@@ -201,13 +222,12 @@ class Dispatcher:
             start = ratelimit.reserve(session, sender, segments, 1 / per_segment, now=now)
             not_before = mono + (start - now).total_seconds()
             for message, sms in keep:
-                queue.append(Job(sms, sender, max(1, message.segments) * per_segment, not_before))
+                queue.append(Job(sms, sender, max(1, message.segments) * per_segment, not_before, message.project_id))
                 not_before += max(1, message.segments) * per_segment
             free = start + timedelta(seconds=segments * per_segment)
         # Claimed again a little before the sender is free, so its queue here never runs dry.
-        for message, _ in items[len(keep):]:
-            outbox.release(session, message.id, self.wid,
-                           not_before=free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS))
+        outbox.release(session, [m.id for m, _ in items[len(keep):]], self.wid,
+                       not_before=free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS))
 
     def _due(self) -> list[Job]:
         """Jobs whose sender slot comes within the lookahead, within each sender's share of the
@@ -291,8 +311,7 @@ class Dispatcher:
             queue.clear()
         if jobs:
             with session_scope(self.url) as session:
-                for job in jobs:
-                    outbox.release(session, job.sms.message_id, self.wid, not_before=self.clock.now())
+                outbox.release(session, [j.sms.message_id for j in jobs], self.wid, not_before=self.clock.now())
 
     def drain(self, stop: threading.Event | None = None) -> None:
         """Send everything claimed, wait for every answer, record it (no more claims)."""
@@ -412,13 +431,15 @@ def _housekeeping_forever(stop: threading.Event, url: str | None, clock: Clock) 
         except Exception:  # noqa: BLE001 - the database is away: back off
             failures += 1
             log.exception("housekeeping failed (%d in a row)", failures)
-        if clock.sleep(min(30.0, poll * 2**failures) if failures else poll, stop):
+        # Paced on real time: the chores' "now" comes from the clock, but a test's manual clock
+        # moves only with the send loop's own waits.
+        if stop.wait(min(30.0, poll * 2**failures) if failures else poll):
             return
 
 
 def _reconcile_forever(gateway: Gateway, stop: threading.Event, url: str | None, clock: Clock) -> None:
     every = get_settings().reconcile_every_seconds
-    while not clock.sleep(min(every, 1.0), stop):
+    while not stop.wait(min(every, 1.0)):
         try:
             reconcile(gateway, url, clock)
         except Exception:  # noqa: BLE001 - the database is away: the send loop reports it

@@ -53,8 +53,9 @@ class TwilioGateway:
         from twilio.base.exceptions import TwilioRestException
 
         kwargs = {"to": sms.to, "body": sms.body}
-        if self.messaging_service_sid:
-            kwargs["messaging_service_sid"] = self.messaging_service_sid
+        sender = self.sender_key(sms)
+        if sender.startswith("MG"):  # a messaging service: one sender, Twilio picks the number
+            kwargs["messaging_service_sid"] = sender
         elif sms.sender:
             kwargs["from_"] = sms.sender
         else:
