@@ -186,3 +186,27 @@ def test_a_slow_sender_never_delays_another_sender(twilio_env, fake_twilio, sess
     # The healthy sender's ten (one second at its rate) were all answered before the slow
     # sender's first answer.
     assert max(answered["+15005550007"]) < min(answered["+15005550006"])
+
+
+def test_sigterm_stops_claiming_and_records_what_was_in_flight(
+        twilio_env, fake_twilio, session, project, agent, monkeypatch, tmp_path):
+    monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "0.1")
+    monkeypatch.setenv("SMSCHAT_WORKER_CONCURRENCY", "10")
+    project.rate_limit = 0
+    people = _people(session, project, 40)
+    _queue(session, project, agent, people, per_contact=1)
+    fake_twilio.latency = 0.8  # under the client's 1 s timeout
+    proc = _start_worker(tmp_path, "worker")
+    try:
+        _wait(lambda: fake_twilio._active >= 10, 30, "10 requests in flight")
+        proc.terminate()
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    messages = list(_statuses(session).values())
+    sent = {m.body for m in messages if m.status == "sent"}
+    # What was in flight finished and was recorded; the rest went back to the queue untouched.
+    assert sent == {m["body"] for m in fake_twilio.messages} and len(sent) >= 10
+    assert {m.status for m in messages if m.body not in sent} <= {"queued"}
+    assert all(m.attempts == 0 for m in messages if m.status == "queued")

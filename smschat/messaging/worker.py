@@ -30,7 +30,7 @@ from smschat.db import session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.gateways.base import find_lost
 from smschat.messaging import outbox, ratelimit
-from smschat.models import Message, Project, Status
+from smschat.models import Message, Project
 from smschat.people.contacts import is_opted_out
 
 log = logging.getLogger("smschat.worker")
