@@ -153,6 +153,14 @@ def _peak_kib(pid: int) -> int:
     return 0
 
 
+def _cpu_seconds(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+CPU: dict[str, float] = {}  # the last worker's CPU seconds (load-independent cost)
+
+
 def _run_worker(url: str, env: dict, done) -> tuple[float, int]:
     """One worker process until `done()`; returns (seconds, its peak memory in KiB)."""
     proc = subprocess.Popen([sys.executable, "-m", "smschat", "worker"], cwd=ROOT,
@@ -162,6 +170,7 @@ def _run_worker(url: str, env: dict, done) -> tuple[float, int]:
     try:
         while not done():
             time.sleep(0.1)
+        CPU["last"] = _cpu_seconds(proc.pid)
         return time.perf_counter() - started, _peak_kib(proc.pid)
     finally:
         proc.terminate()
@@ -256,7 +265,8 @@ def _scenario_a(backend: str, fake, env: dict, seconds: float) -> dict:
     worst_number = max(v for k, v in over.items() if k != SERVICE)
     print(f"{backend} (a): {reached:,.1f} of {per_second}/s ({reached / per_second:.1%}); most in any second: "
           f"numbers {worst_number} (limit 10), service {over.get(SERVICE)} (limit 100); "
-          f"peak memory {peak / 1024:.0f} MiB; {2 * n} messages in {elapsed:.1f} s", flush=True)
+          f"peak memory {peak / 1024:.0f} MiB; {2 * n} messages in {elapsed:.1f} s, worker CPU "
+          f"{CPU['last'] * 1000 / (2 * n):.1f} ms per message", flush=True)
     return {"figure": f"(a) 10 numbers at 10/s + service at 100/s, 200 ms API ({reached:,.0f}/s; max/s "
                       f"{worst_number}, {over.get(SERVICE)}; peak {peak / 1024:.0f} MiB)",
             "backend": backend, "value": round(1000 / reached, 2), "unit": "ms per message (1/rate)",
@@ -268,6 +278,8 @@ def _unlimited_rate(url: str, pid: int, numbers: list[str], fake, env: dict, lat
     _reset(fake, latency)
     _, peak = _run_worker(url, env, lambda: _pending(url) == 0)
     times = sorted(seen.arrived for seen in fake.requests)
+    print(f"  latency {latency * 1000:.0f} ms: worker CPU {CPU['last'] * 1000 / len(numbers):.1f} ms per message",
+          flush=True)
     return (len(times) - 1) / (times[-1] - times[0]), peak
 
 
