@@ -213,15 +213,17 @@ def record_send_results(session: Session, results: list[tuple[int, SendResult]],
         .execution_options(populate_existing=True)
     )}
     for message_id, result in results:
-        message = record_send_result(session, message_id, result, now=now, message=loaded.get(message_id))
+        message = record_send_result(session, message_id, result, now=now, message=loaded.get(message_id),
+                                     flush=False)
         if gateway is not None:
             message.gateway = gateway
+    session.flush()  # one flush: the updates go out together
 
 
 def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None,
-                       message: Message | None = None) -> Message:
+                       message: Message | None = None, flush: bool = True) -> Message:
     """Write what the gateway said about one claimed message (`message`: already loaded and
-    locked by the caller)."""
+    locked by the caller, who then flushes)."""
     now = now or utcnow()
     if message is None:
         message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
@@ -259,7 +261,8 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
         message.status_at = now
         message.error_code = result.error_code
         message.error_message = result.error_message
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 

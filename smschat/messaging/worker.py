@@ -18,6 +18,7 @@ import threading
 import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,7 +27,7 @@ from sqlalchemy import select
 from smschat.automation import runner as automation
 from smschat.clock import SYSTEM, Clock
 from smschat.config import get_settings
-from smschat.db import session_scope
+from smschat.db import get_engine, is_sqlite, session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.gateways.base import find_lost
 from smschat.messaging import outbox, ratelimit
@@ -46,6 +47,24 @@ HORIZON_SECONDS = 1.0
 # Requests handed to a sending thread this long before their slot: the thread waits out the
 # rest itself, so the database step never makes a departure late.
 LOOKAHEAD_SECONDS = 0.05
+# How long answers may wait to be recorded together (a contact's next message waits on it).
+RECORD_BATCH_SECONDS = 0.02
+
+
+# SQLite has one writer: the worker's threads take turns here instead of meeting in SQLite's
+# busy handler, which sleeps up to 100 ms at a time and would make departures late.
+_SQLITE_WRITES = threading.Lock()
+
+
+@contextmanager
+def writing(url: str | None):
+    """A write transaction; on SQLite, one of this process's threads at a time."""
+    if not is_sqlite(get_engine(url)):
+        with session_scope(url) as session:
+            yield session
+        return
+    with _SQLITE_WRITES, session_scope(url) as session:
+        yield session
 
 
 def worker_id() -> str:
@@ -123,7 +142,7 @@ class Dispatcher:
             return 0, 0
         now = self.clock.now()
         try:
-            with session_scope(self.url) as session:
+            with writing(self.url) as session:
                 outbox.record_send_results(session, answered, now=now, gateway=self.gateway.name)
                 claimed = self._claim(session, room, now) if claim else 0
         except BaseException:
@@ -140,7 +159,7 @@ class Dispatcher:
             return 0
         now = self.clock.now()
         try:
-            with session_scope(self.url) as session:
+            with writing(self.url) as session:
                 allowed = self._refuse_blocked(session, launch, now)
                 ours = outbox.hand_over(session, {j.sms.message_id: j.sender for j in allowed}, self.wid, now=now)
         except BaseException:
@@ -310,7 +329,7 @@ class Dispatcher:
         for queue in self.waiting.values():
             queue.clear()
         if jobs:
-            with session_scope(self.url) as session:
+            with writing(self.url) as session:
                 outbox.release(session, [j.sms.message_id for j in jobs], self.wid, not_before=self.clock.now())
 
     def drain(self, stop: threading.Event | None = None) -> None:
@@ -331,10 +350,14 @@ class Dispatcher:
 
 def housekeeping(url: str | None, clock: Clock) -> None:
     """Expire dead claims, apply early delivery reports, fire due automated messages."""
-    with session_scope(url) as session:
+    with writing(url) as session:
         outbox.expire_leases(session, now=clock.now())
         outbox.apply_early_reports(session, now=clock.now())
-    automation.run_round(url, clock=clock)  # due reminders and broadcasts, survey timeouts, delays
+    if is_sqlite(get_engine(url)):
+        with _SQLITE_WRITES:
+            automation.run_round(url, clock=clock)  # due reminders and broadcasts, survey timeouts, delays
+    else:
+        automation.run_round(url, clock=clock)
 
 
 def reconcile(gateway: Gateway, url: str | None = None, clock: Clock = SYSTEM, limit: int = 50) -> int:
@@ -348,7 +371,7 @@ def reconcile(gateway: Gateway, url: str | None = None, clock: Clock = SYSTEM, l
     settled = 0
     for message_id, sms, sender, since, exclude in lost:
         lookup = find_lost(gateway, sms, sender, since, exclude)
-        with session_scope(url) as session:
+        with writing(url) as session:
             message = outbox.settle_lost(session, message_id, lookup, no_record_text=gateway.no_record_text,
                                          now=clock.now())
             settled += bool(message is not None and message.reconciled_at is not None)
@@ -410,7 +433,9 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
             due = dispatcher.next_due()
             timeout = max(0.0, min(claim_at - clock.monotonic(), due if due is not None else float("inf")))
             if dispatcher.in_flight():
-                dispatcher.wake.wait(timeout)
+                if dispatcher.wake.wait(timeout):
+                    # Let a few more answers land, so one transaction records several.
+                    stop.wait(min(RECORD_BATCH_SECONDS, due if due is not None else RECORD_BATCH_SECONDS))
             elif timeout:
                 clock.sleep(timeout, stop)
         # SIGTERM: no more claims; what is in flight finishes and is recorded.
