@@ -62,6 +62,16 @@ class Settings(BaseSettings):
     retry_base_seconds: float = Field(default=2.0, gt=0)
     retry_cap_seconds: float = Field(default=300.0, gt=0)
     max_send_attempts: int = Field(default=8, ge=1, le=50)
+    # Sends one worker keeps in flight at once (a bounded thread pool).
+    worker_concurrency: int = Field(default=50, ge=1, le=500)
+    # Headroom under each sender's rate, as a fraction: spacing is kept at rate/(1+margin), so
+    # jitter between departure and arrival never puts a sender over its limit in any second.
+    rate_margin: float = Field(default=0.03, ge=0, le=0.5)
+    # An `unknown` send is looked up in the gateway's message list; not found for this long
+    # after its hand-over, it is declared never created ("Retry is safe").
+    reconcile_grace_seconds: float = Field(default=300.0, gt=0)
+    # How often the worker looks up `unknown` sends.
+    reconcile_every_seconds: float = Field(default=10.0, gt=0)
     # Webhooks: a request whose headers, or whose body, have not all arrived by then is cut off.
     webhook_read_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
     # How often the open chat asks for new messages.

@@ -202,6 +202,8 @@ class PhoneNumber(Base):
     two_way: Mapped[bool] = mapped_column(Boolean, default=False)
     opted_out: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The project sender number this contact stays on (sticky), so replies land in one thread.
+    sender: Mapped[str | None] = mapped_column(String(64))
 
     contact: Mapped[Contact] = relationship(back_populates="phone_numbers")
 
@@ -250,6 +252,11 @@ class Message(Base):
     # Set the moment a worker hands the message to the gateway: an expired claim without it
     # was never sent and goes back to the queue; with it, the outcome is `unknown`.
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What it was sent from (a number, or a messaging service SID): an `unknown` send is
+    # looked up in the gateway's message list by it.
+    sender: Mapped[str | None] = mapped_column(String(64))
+    # When the lookup of an `unknown` send settled (found, or no record after the grace period).
+    reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     sent_by: Mapped[WebUser | None] = relationship()

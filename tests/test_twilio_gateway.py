@@ -8,7 +8,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from smschat.chat import window as chat
 from smschat.config import get_settings
@@ -21,6 +21,7 @@ from smschat.models import Message, utcnow
 from smschat.people import contacts
 
 from .conftest import PUBLIC_URL, TWILIO_SID
+from .waiting import wait_until
 
 
 def _send(session, project, agent, contact, body="Did you complete your supervisions today?"):
@@ -138,15 +139,61 @@ def test_a_server_error_forever_is_retried_up_to_the_cap_then_failed(twilio_env,
     assert len(fake_twilio.requests) == 3
 
 
-def test_a_timeout_is_retried_and_the_message_goes_out_once_twilio_answers(twilio_env, fake_twilio, session, project, agent, marie, clock):
-    fake_twilio.delay = 1.5  # the client gives up after 1 s
+def test_a_read_timeout_is_never_resent_and_is_found_in_twilios_list(twilio_env, fake_twilio, session, project, agent, marie, clock):
+    fake_twilio.delay = 1.5  # the client gives up after 1 s; Twilio makes the message anyway
     mid = _send(session, project, agent, marie)
     _drain(clock)
     msg = _message(session, mid)
-    assert msg.status == "queued" and "Timeout" in msg.error_message
-    fake_twilio.delay = 0
-    _drain_until_sent(session, clock, 1)  # after the backoff, and the sender's next slot
-    assert _message(session, mid).status == "sent"
+    assert (msg.status, msg.attempts) == ("unknown", 1) and "ReadTimeout" in msg.error_message
+    wait_until(lambda: len(fake_twilio.messages) == 1, 10, "Twilio to make the message")
+    clock.sleep(get_settings().reconcile_every_seconds)
+    _drain(clock, rounds=3)
+    msg = _message(session, mid)
+    assert (msg.status, msg.error_message) == ("sent", None)
+    assert msg.gateway_message_id == fake_twilio.messages[0]["sid"]
+    assert len(fake_twilio.requests) == 1  # sent exactly once
+
+
+def test_a_reset_after_sending_is_unknown_then_found(twilio_env, fake_twilio, session, project, agent, marie, clock):
+    fake_twilio.fail_next("reset")
+    mid = _send(session, project, agent, marie)
+    _drain(clock)
+    assert _message(session, mid).status == "unknown"
+    _drain(clock)  # the next round looks it up
+    msg = _message(session, mid)
+    assert (msg.status, msg.gateway_message_id) == ("sent", fake_twilio.messages[0]["sid"])
+    assert len(fake_twilio.requests) == 1
+
+
+def test_a_lost_send_twilio_never_made_says_retry_is_safe_after_the_grace_period(
+        twilio_env, fake_twilio, session, project, agent, marie, clock):
+    mid = _send(session, project, agent, marie)
+    _drain(clock)
+    fake_twilio.messages.clear()  # as if the request never reached Twilio
+    session.rollback()
+    session.execute(update(Message).where(Message.id == mid).values(status="unknown", gateway_message_id=None,
+                                                                    error_message="lost"))
+    session.commit()
+    _drain(clock)
+    assert _message(session, mid).error_message == "lost"  # not found yet: asked again later
+    clock.sleep(get_settings().reconcile_grace_seconds)
+    _drain(clock)
+    msg = _message(session, mid)
+    assert (msg.status, msg.error_message) == ("unknown", "Twilio has no record of this message; Retry is safe.")
+    [line] = chat.get_history(session, project.id, marie.id)
+    assert line.status == "unknown" and "Retry is safe" in line.error
+    assert len(fake_twilio.requests) == 1  # never re-sent by itself
+
+
+def test_a_refused_connection_is_retried_since_nothing_reached_twilio(twilio_env, session, project, agent, marie, monkeypatch, clock):
+    from .conftest import free_port
+
+    monkeypatch.setenv("SMSCHAT_TWILIO_API_URL", f"http://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    mid = _send(session, project, agent, marie)
+    _drain(clock)
+    msg = _message(session, mid)
+    assert msg.status == "queued" and "Connection refused" in msg.error_message
 
 
 def test_nothing_goes_to_a_number_that_opted_out_after_the_message_was_queued(twilio_env, fake_twilio, session, project, agent, marie, clock):
@@ -173,9 +220,11 @@ def test_the_sender_rate_is_kept_in_segments(twilio_env, fake_twilio, session, p
     starts = []
     _drain_until_sent(session, clock, 3, starts)
     assert len(fake_twilio.requests) == 3
-    # The rate spaces the starts of the sends, on the worker's clock: 3 segments, then 1.
+    # The rate spaces the starts of the sends, on the worker's clock: 3 segments, then 1, each
+    # with the margin kept under the rate.
     times = [at for _, at in starts]
-    assert [round(b - a, 3) for a, b in pairwise(times)] == [1.5, 0.5]
+    slower = 1 + get_settings().rate_margin
+    assert [round(b - a, 3) for a, b in pairwise(times)] == [round(1.5 * slower, 3), round(0.5 * slower, 3)]
 
 
 def test_a_busy_sender_does_not_hold_up_another_senders_messages(twilio_env, fake_twilio, session, project, agent, clock):

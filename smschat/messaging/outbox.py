@@ -5,6 +5,7 @@ A status only moves forward; a late or repeated callback never moves it back.
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, exists, func, select, update
@@ -13,12 +14,13 @@ from sqlalchemy.orm import Session, aliased
 
 from smschat.config import get_settings
 from smschat.errors import MessageNotFound, OptedOut, ValidationError
-from smschat.gateways.base import SendResult
+from smschat.gateways.base import Lookup, SendResult
 from smschat.messaging.segments import count_segments, validate_body
 from smschat.models import (
     Contact,
     Direction,
     Message,
+    PhoneNumber,
     Project,
     Status,
     StatusReport,
@@ -182,25 +184,49 @@ def next_due_at(session: Session) -> datetime | None:
     )
 
 
-def release(session: Session, message_id: int, worker_id: str, *, not_before: datetime) -> bool:
-    """Give a claimed message back to the queue, untouched, to be tried from `not_before` on
-    (when its sender is free again): the worker goes on with other senders' messages instead
-    of waiting. The claim's attempt is not counted."""
+def release(session: Session, message_ids: list[int], worker_id: str, *, not_before: datetime) -> int:
+    """Give claimed messages back to the queue, untouched, to be tried from `not_before` on
+    (when their sender is free again): the worker goes on with other senders' messages instead
+    of waiting. The claim's attempt is not counted. Returns how many went back."""
+    if not message_ids:
+        return 0
     result = session.execute(
         update(Message)
-        .where(Message.id == message_id, Message.claimed_by == worker_id, Message.status == Status.SENDING.value,
+        .where(Message.id.in_(message_ids), Message.claimed_by == worker_id, Message.status == Status.SENDING.value,
                Message.send_started_at.is_(None))
         .values(status=Status.QUEUED.value, claimed_by=None, lease_expires_at=None, next_attempt_at=not_before,
                 attempts=Message.attempts - 1)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return result.rowcount or 0
 
 
-def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None) -> Message:
-    """Write what the gateway said about one claimed message."""
+def record_send_results(session: Session, results: list[tuple[int, SendResult]], *, now: datetime | None = None,
+                        gateway: str | None = None) -> None:
+    """Write what the gateway said about many claimed messages: read (and locked) in one query,
+    each then recorded by record_send_result."""
+    if not results:
+        return
     now = now or utcnow()
-    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    loaded = {m.id: m for m in session.scalars(
+        select(Message).where(Message.id.in_([i for i, _ in results])).with_for_update()
+        .execution_options(populate_existing=True)
+    )}
+    for message_id, result in results:
+        message = record_send_result(session, message_id, result, now=now, message=loaded.get(message_id),
+                                     flush=False)
+        if gateway is not None:
+            message.gateway = gateway
+    session.flush()  # one flush: the updates go out together
+
+
+def record_send_result(session: Session, message_id: int, result: SendResult, *, now: datetime | None = None,
+                       message: Message | None = None, flush: bool = True) -> Message:
+    """Write what the gateway said about one claimed message (`message`: already loaded and
+    locked by the caller, who then flushes)."""
+    now = now or utcnow()
+    if message is None:
+        message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
     if message is None:
         raise MessageNotFound(f"No message {message_id}.")
     message.claimed_by = None
@@ -218,6 +244,13 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
             message.status = new
             message.status_at = now
         message.error_code = message.error_message = None
+    elif result.lost:
+        # It may have reached the gateway: never re-sent by itself; the worker looks it up.
+        message.status = Status.UNKNOWN.value
+        message.status_at = now
+        message.error_code = result.error_code
+        message.error_message = result.error_message
+        message.next_attempt_at = now
     elif result.retryable and message.attempts < get_settings().max_send_attempts:
         message.status = Status.QUEUED.value
         message.next_attempt_at = now + timedelta(seconds=backoff_seconds(message.attempts))
@@ -228,7 +261,8 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
         message.status_at = now
         message.error_code = result.error_code
         message.error_message = result.error_message
-    session.flush()
+    if flush:
+        session.flush()
     return message
 
 
@@ -343,5 +377,114 @@ def retry(session: Session, project_id: int, message_id: int) -> Message:
     message.attempts = 0
     message.error_code = message.error_message = None
     message.gateway_message_id = None
+    message.reconciled_at = None
+    session.flush()
+    return message
+
+
+# --- many sends in flight: senders, hand-over, lost answers -----------------------------
+
+
+def choose_senders(session: Session, project: Project, numbers: list[str]) -> dict[str, str | None]:
+    """The project sender number each of `numbers` goes out from. A contact stays on one
+    (stored on its phone number, so their replies come back to the same thread); a new one is
+    spread over the project's numbers by a hash of the number."""
+    senders = list(project.sender_numbers or [])
+    if not senders:
+        return dict.fromkeys(numbers)
+    chosen: dict[str, str | None] = {}
+    phones = session.scalars(
+        select(PhoneNumber).where(PhoneNumber.project_id == project.id, PhoneNumber.e164.in_(numbers))
+    ).all()
+    stored = {p.e164: p for p in phones}
+    for number in numbers:
+        phone = stored.get(number)
+        if phone is not None and phone.sender in senders:
+            chosen[number] = phone.sender
+            continue
+        chosen[number] = senders[zlib.crc32(number.encode()) % len(senders)]
+        if phone is not None:
+            phone.sender = chosen[number]
+    session.flush()
+    return chosen
+
+
+def hand_over(session: Session, handed: dict[int, str], worker_id: str, *, now: datetime | None = None) -> set[int]:
+    """Mark claimed messages as handed to the gateway, each with the sender it leaves from:
+    from here on a crash leaves `unknown`, never a silent re-send. Returns those still ours."""
+    now = now or utcnow()
+    if not handed:
+        return set()
+    ours = set(session.scalars(
+        select(Message.id).where(Message.id.in_(list(handed)), Message.claimed_by == worker_id,
+                                 Message.status == Status.SENDING.value)
+    ))
+    lease = now + timedelta(seconds=get_settings().send_lease_seconds)
+    for sender in set(handed[i] for i in ours):
+        session.execute(
+            update(Message)
+            .where(Message.id.in_([i for i in ours if handed[i] == sender]))
+            .values(send_started_at=now, sender=sender, lease_expires_at=lease)
+            .execution_options(synchronize_session=False)
+        )
+    return ours
+
+
+def lost_sends(session: Session, *, now: datetime | None = None, limit: int = 50) -> list[Message]:
+    """`unknown` sends due for a look-up in the gateway's records."""
+    now = now or utcnow()
+    return list(session.scalars(
+        select(Message)
+        .where(Message.status == Status.UNKNOWN.value, Message.direction == Direction.OUT.value,
+               Message.reconciled_at.is_(None), Message.sender.is_not(None), Message.send_started_at.is_not(None),
+               (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now))
+        .order_by(Message.id)
+        .limit(limit)
+    ))
+
+
+def known_gateway_ids(session: Session, message: Message) -> set[str]:
+    """The gateway ids our other messages to that number already hold since its hand-over
+    day: a record among them is not this send."""
+    day = message.send_started_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    return set(session.scalars(
+        select(Message.gateway_message_id)
+        .where(Message.project_id == message.project_id, Message.phone_number == message.phone_number,
+               Message.direction == Direction.OUT.value, Message.gateway_message_id.is_not(None),
+               Message.created_at >= day - timedelta(days=1))
+    ))
+
+
+def settle_lost(session: Session, message_id: int, lookup: Lookup, *, no_record_text: str,
+                now: datetime | None = None) -> Message | None:
+    """Apply the gateway's look-up of an `unknown` send: found, it was sent exactly once (its id
+    and status recorded); not found for the grace period, it was never created and the chat
+    says Retry is safe; the look-up failed or is too early: asked again later."""
+    now = now or utcnow()
+    settings = get_settings()
+    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    if message is None or message.status != Status.UNKNOWN.value or message.reconciled_at is not None:
+        return None  # retried or settled meanwhile
+    found = lookup.found
+    if found is not None and found.gateway_message_id:
+        taken = session.scalar(select(Message.id).where(Message.gateway_message_id == found.gateway_message_id))
+        if taken is None:
+            message.gateway_message_id = found.gateway_message_id
+            message.sent_at = message.send_started_at
+            if found.segments:
+                message.segments = found.segments
+            new = normalize_status(found.status)
+            message.status = new if STATUS_RANK[new] >= STATUS_RANK[Status.SENT.value] else Status.SENT.value
+            message.status_at = now
+            message.error_code = message.error_message = None
+            message.reconciled_at = now
+            session.flush()
+            return message
+    if lookup.error is None and now - message.send_started_at >= timedelta(seconds=settings.reconcile_grace_seconds):
+        message.error_code = None
+        message.error_message = no_record_text
+        message.reconciled_at = now
+    else:
+        message.next_attempt_at = now + timedelta(seconds=settings.reconcile_every_seconds)
     session.flush()
     return message

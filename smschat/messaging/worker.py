@@ -1,4 +1,12 @@
-"""The send loop: claim queued messages, send them through the gateway, record the outcome."""
+"""The send loop: claim queued messages, send many at once through the gateway, record the outcome.
+
+One dispatcher thread owns the database work: each step is one transaction that records the
+answers that came back, claims more messages, and hands over those whose sender slot is
+due. A bounded pool of threads makes the HTTP requests (SMSCHAT_WORKER_CONCURRENCY in flight).
+A sender's slot is taken by the sending thread at the moment its request leaves (`Pacer`),
+so a late departure pushes the next one back instead of bunching two together. Answers that
+were lost are looked up in the gateway's records by a background thread (`reconcile`).
+"""
 
 from __future__ import annotations
 
@@ -8,103 +16,25 @@ import signal
 import socket
 import threading
 import uuid
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 
 from smschat.automation import runner as automation
 from smschat.clock import SYSTEM, Clock
 from smschat.config import get_settings
-from smschat.db import session_scope
+from smschat.db import get_engine, is_sqlite, session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
+from smschat.gateways.base import find_lost
 from smschat.messaging import outbox, ratelimit
-from smschat.models import Message, Project, Status
+from smschat.models import Message, Project
 from smschat.people.contacts import is_opted_out
 
 log = logging.getLogger("smschat.worker")
-
-
-def worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None,
-             clock: Clock = SYSTEM) -> int:
-    """One round: expire dead claims, apply early delivery reports, fire due automated
-    messages, claim a batch, send it. Every "now" and every wait comes from `clock`.
-    Returns how many were sent or failed."""
-    settings = get_settings()
-    wid = wid or worker_id()
-    with session_scope(url) as session:
-        outbox.expire_leases(session, now=clock.now())
-        outbox.apply_early_reports(session, now=clock.now())
-    automation.run_round(url, clock=clock)  # due reminders and broadcasts, survey timeouts, delays
-    with session_scope(url) as session:
-        ids = outbox.claim_batch(
-            session, wid, limit=batch_size or settings.worker_batch_size, lease_seconds=settings.send_lease_seconds,
-            now=clock.now(),
-        )
-    done: tuple[int, SendResult] | None = None
-    for message_id in ids:
-        done = _send_one(gateway, wid, message_id, url, done, clock)
-    if done is not None:
-        with session_scope(url) as session:
-            _record(session, gateway, done, clock)
-    return len(ids)
-
-
-def _record(session, gateway: Gateway, done: tuple[int, SendResult], clock: Clock) -> None:
-    outbox.record_send_result(session, done[0], done[1], now=clock.now()).gateway = gateway.name
-
-
-def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
-              previous: tuple[int, SendResult] | None, clock: Clock) -> tuple[int, SendResult] | None:
-    """Send one claimed message; returns its result, to be recorded in the next transaction.
-
-    The previous message's result is recorded in the same transaction that marks this one's
-    hand-over: one commit per message (each commit is a disk flush on PostgreSQL).
-    """
-    start = None
-    with session_scope(url) as session:
-        if previous is not None:
-            _record(session, gateway, previous, clock)
-        row = session.execute(
-            select(Message, Project).join(Project, Project.id == Message.project_id)
-            .where(Message.id == message_id, Message.claimed_by == wid, Message.status == Status.SENDING.value)
-        ).one_or_none()
-        if row is None:
-            return None  # our claim expired meanwhile; another round owns it now
-        message, project = row
-        sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
-                          sender=(project.sender_numbers or [None])[0])
-        if is_opted_out(session, project.id, message.phone_number):
-            # It opted out after the message was queued: never send, say why.
-            return message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False)
-        if gateway.rate_limited and project.rate_limit > 0:
-            sender = gateway.sender_key(sms)
-            free = ratelimit.next_free(session, sender, now=clock.now())
-            if (free - clock.now()).total_seconds() > MAX_RATE_WAIT_SECONDS:
-                # Its sender is busy for a while: back to the queue until then, so this worker
-                # sends other senders' messages meanwhile instead of sleeping.
-                outbox.release(session, message_id, wid, not_before=free)
-                return None
-            start = ratelimit.reserve(session, sender, message.segments, project.rate_limit, now=clock.now())
-        else:
-            # Mark the hand-over: from here on a crash leaves `unknown`, never a silent re-send.
-            outbox.renew_lease(session, message_id, wid, start=True, now=clock.now())
-    if start is not None:
-        wait = (start - clock.now()).total_seconds()
-        if wait > 0:
-            clock.sleep(wait)
-        with session_scope(url) as session:
-            if not outbox.renew_lease(session, message_id, wid, start=True, now=clock.now()):
-                return None  # the wait outlived the claim: it is back in the queue, untouched
-    try:
-        result = gateway.send(sms)
-    except Exception as exc:  # a gateway bug must not lose the message
-        log.exception("gateway %s raised for message %s", gateway.name, message_id)
-        result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
-    return message_id, result
-
 
 OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
 # The carriers' code for an unsubscribed recipient (Twilio's 21610), so a refusal made here
@@ -112,6 +42,356 @@ OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
 OPTED_OUT_CODE = "21610"
 # A send whose sender slot is further off than this goes back to the queue until then.
 MAX_RATE_WAIT_SECONDS = 0.5
+# How much of a sender's time one worker holds claimed at once.
+HORIZON_SECONDS = 1.0
+# Requests handed to a sending thread this long before their slot: the thread waits out the
+# rest itself, so the database step never makes a departure late.
+LOOKAHEAD_SECONDS = 0.05
+# How long answers may wait to be recorded together (a contact's next message waits on it).
+RECORD_BATCH_SECONDS = 0.02
+
+
+# SQLite has one writer: the worker's threads take turns here instead of meeting in SQLite's
+# busy handler, which sleeps up to 100 ms at a time and would make departures late.
+_SQLITE_WRITES = threading.Lock()
+
+
+@contextmanager
+def writing(url: str | None):
+    """A write transaction; on SQLite, one of this process's threads at a time."""
+    if not is_sqlite(get_engine(url)):
+        with session_scope(url) as session:
+            yield session
+        return
+    with _SQLITE_WRITES, session_scope(url) as session:
+        yield session
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Pacer:
+    """One sender's departures in this process. `take` holds the sender until its slot and
+    books the next slot from the moment this request actually leaves."""
+
+    def __init__(self, clock: Clock):
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.next_at = float("-inf")  # on clock.monotonic()
+
+    def take(self, seconds: float, not_before: float) -> None:
+        with self.lock:
+            wait = max(self.next_at, not_before) - self.clock.monotonic()
+            if wait > 0:
+                self.clock.sleep(wait)
+            self.next_at = self.clock.monotonic() + seconds
+
+
+@dataclass
+class Job:
+    sms: OutgoingSms
+    sender: str
+    seconds: float  # of the sender's time this send takes (segments / rate); 0: no limit
+    not_before: float  # monotonic: the sender's slot reserved in the database
+    project_id: int
+
+
+class Dispatcher:
+    """A worker's sends: claimed messages waiting for their sender, requests in flight, answers
+    waiting to be recorded."""
+
+    def __init__(self, gateway: Gateway, wid: str, url: str | None, clock: Clock, concurrency: int | None = None):
+        settings = get_settings()
+        self.gateway, self.wid, self.url, self.clock = gateway, wid, url, clock
+        self.concurrency = concurrency or settings.worker_concurrency
+        self.margin = settings.rate_margin
+        self.pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="send")
+        self.waiting: dict[str, deque[Job]] = {}
+        self.planned: dict[str, float] = {}  # per sender: when the last launched job may leave
+        self.pacers: dict[str, Pacer] = {}
+        self.flying: dict[str, int] = {}
+        self.lock = threading.RLock()
+        self.answered: list[tuple[int, SendResult]] = []
+        self.wake = threading.Event()
+
+    # --- counts ---------------------------------------------------------------------------
+    def in_flight(self) -> int:
+        with self.lock:
+            return sum(self.flying.values())
+
+    def held(self) -> int:
+        return sum(len(q) for q in self.waiting.values()) + self.in_flight()
+
+    def busy(self) -> bool:
+        with self.lock:
+            return bool(self.answered) or self.held() > 0
+
+    # --- one step ------------------------------------------------------------------------
+    def step(self, *, claim: bool = True, limit: int | None = None) -> tuple[int, int]:
+        """Hand over what is due and start those requests (a short transaction first, so a
+        departure never waits on bookkeeping); then record the answers that came back and
+        claim more (unless `claim` is off) in a second one. Returns (claimed, recorded)."""
+        self.wake.clear()
+        self.launch()
+        with self.lock:
+            answered, self.answered = self.answered, []
+        room = limit if limit is not None else min(self.concurrency, 4 * self.concurrency - self.held())
+        claim = claim and room > 0
+        if not (answered or claim):
+            return 0, 0
+        now = self.clock.now()
+        try:
+            with writing(self.url) as session:
+                outbox.record_send_results(session, answered, now=now, gateway=self.gateway.name)
+                claimed = self._claim(session, room, now) if claim else 0
+        except BaseException:
+            with self.lock:
+                self.answered[:0] = answered  # recorded next time
+            raise
+        if claimed:
+            self.launch()
+        return claimed, len(answered)
+
+    def launch(self) -> int:
+        launch = self._due()
+        if not launch:
+            return 0
+        now = self.clock.now()
+        try:
+            with writing(self.url) as session:
+                allowed = self._refuse_blocked(session, launch, now)
+                ours = outbox.hand_over(session, {j.sms.message_id: j.sender for j in allowed}, self.wid, now=now)
+        except BaseException:
+            for job in reversed(launch):  # handed over next time
+                self.waiting[job.sender].appendleft(job)
+                self._landed(job.sender)
+            self.planned.clear()
+            raise
+        blocked = {j.sms.message_id for j in launch} - {j.sms.message_id for j in allowed}
+        for job in launch:
+            if job.sms.message_id in ours:
+                self._start(job)
+            elif job.sms.message_id not in blocked:
+                self._landed(job.sender)  # our claim expired meanwhile: another round owns it now
+        return len(ours)
+
+    def _claim(self, session, room: int, now) -> int:
+        ids = outbox.claim_batch(session, self.wid, limit=room, lease_seconds=get_settings().send_lease_seconds,
+                                 now=now)
+        if not ids:
+            return 0
+        rows = session.execute(
+            select(Message, Project).join(Project, Project.id == Message.project_id).where(Message.id.in_(ids))
+            .order_by(Message.id)
+        ).all()
+        by_project: dict[int, list[Message]] = {}
+        projects = {}
+        for message, project in rows:
+            by_project.setdefault(project.id, []).append(message)
+            projects[project.id] = project
+        groups: dict[str, list[tuple[Message, OutgoingSms]]] = {}
+        for project_id, messages in by_project.items():
+            project = projects[project_id]
+            senders = outbox.choose_senders(session, project, sorted({m.phone_number for m in messages}))
+            for message in messages:
+                sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
+                                  sender=senders[message.phone_number])
+                groups.setdefault(self.gateway.sender_key(sms), []).append((message, sms))
+        for sender, items in groups.items():
+            self._queue(session, sender, items, projects, now)
+        return len(ids)
+
+    def _refuse_blocked(self, session, launch: list[Job], now) -> list[Job]:
+        """The pre-send check, as late as possible: a number that opted out after its message
+        was queued gets nothing; the message fails and says why."""
+        allowed = []
+        for job in launch:
+            if is_opted_out(session, job.project_id, job.sms.to):
+                outbox.record_send_results(
+                    session, [(job.sms.message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False))],
+                    now=now, gateway=self.gateway.name)
+                self._landed(job.sender)
+            else:
+                allowed.append(job)
+        return allowed
+
+    def _queue(self, session, sender: str, items, projects, now) -> None:
+        """Keep what the sender can send within the horizon, its slots reserved in the database
+        (shared by every worker); the rest goes back to the queue until the sender is free."""
+        queue = self.waiting.setdefault(sender, deque())
+        rate = projects[items[0][0].project_id].rate_limit if self.gateway.rate_limited else 0
+        if rate <= 0:
+            queue.extend(Job(sms, sender, 0.0, float("-inf"), m.project_id) for m, sms in items)
+            return
+        per_segment = (1 + self.margin) / rate  # seconds of the sender's time
+        mono = self.clock.monotonic()
+        free = ratelimit.next_free(session, sender, now=now)
+        ahead = sum(j.seconds for j in queue)
+        keep: list[tuple[Message, OutgoingSms]] = []
+        for message, sms in items:
+            if (keep or queue) and ahead + max(1, message.segments) * per_segment > HORIZON_SECONDS:
+                break
+            keep.append((message, sms))
+            ahead += max(1, message.segments) * per_segment
+        if (free - now).total_seconds() > MAX_RATE_WAIT_SECONDS and not queue:
+            keep = []
+        if keep:
+            segments = sum(max(1, m.segments) for m, _ in keep)
+            start = ratelimit.reserve(session, sender, segments, 1 / per_segment, now=now)
+            not_before = mono + (start - now).total_seconds()
+            for message, sms in keep:
+                queue.append(Job(sms, sender, max(1, message.segments) * per_segment, not_before, message.project_id))
+                not_before += max(1, message.segments) * per_segment
+            free = start + timedelta(seconds=segments * per_segment)
+        # Claimed again a little before the sender is free, so its queue here never runs dry.
+        outbox.release(session, [m.id for m, _ in items[len(keep):]], self.wid,
+                       not_before=free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS))
+
+    def _due(self) -> list[Job]:
+        """Jobs whose sender slot comes within the lookahead, within each sender's share of the
+        threads (half of them when another sender has work, so a slow sender never takes all)."""
+        horizon = self.clock.monotonic() + LOOKAHEAD_SECONDS
+        active = [s for s, q in self.waiting.items() if q]
+        if not active:
+            return []
+        with self.lock:
+            flying = dict(self.flying)
+        total = sum(flying.values())
+        share = self._share(active, flying)
+        due: list[Job] = []
+        for sender in active:
+            queue = self.waiting[sender]
+            pacer = self.pacers.setdefault(sender, Pacer(self.clock))
+            while queue and total < self.concurrency and flying.get(sender, 0) < share:
+                job = queue[0]
+                at = max(self.planned.get(sender, float("-inf")), pacer.next_at, job.not_before)
+                if job.seconds and at > horizon:
+                    break
+                queue.popleft()
+                self.planned[sender] = max(at, self.clock.monotonic()) + job.seconds
+                flying[sender] = flying.get(sender, 0) + 1
+                total += 1
+                due.append(job)
+        with self.lock:
+            for job in due:
+                self.flying[job.sender] = self.flying.get(job.sender, 0) + 1
+        return due
+
+    def _start(self, job: Job) -> None:
+        self.pool.submit(self._send, job)
+
+    def _send(self, job: Job) -> None:
+        try:
+            if job.seconds:
+                self.pacers[job.sender].take(job.seconds, job.not_before)
+            result = self.gateway.send(job.sms)
+        except Exception as exc:  # a gateway bug must not lose the message
+            log.exception("gateway %s raised for message %s", self.gateway.name, job.sms.message_id)
+            result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
+        with self.lock:
+            self.answered.append((job.sms.message_id, result))
+        self._landed(job.sender)
+
+    def _landed(self, sender: str) -> None:
+        with self.lock:
+            self.flying[sender] -= 1
+        self.wake.set()
+
+    def _share(self, active: list[str], flying: dict[str, int]) -> int:
+        if len(set(active) | {s for s, n in flying.items() if n}) <= 1:
+            return self.concurrency
+        return max(1, self.concurrency // 2)
+
+    def next_due(self) -> float | None:
+        """Seconds until the next waiting job that has a thread free may be handed over
+        (None: nothing can be)."""
+        with self.lock:
+            flying = dict(self.flying)
+        if sum(flying.values()) >= self.concurrency:
+            return None
+        active = [s for s, q in self.waiting.items() if q]
+        share = self._share(active, flying)
+        times = []
+        for sender in active:
+            queue = self.waiting[sender]
+            if flying.get(sender, 0) < share:
+                pacer = self.pacers.get(sender)
+                times.append(max(self.planned.get(sender, float("-inf")),
+                                 pacer.next_at if pacer else float("-inf"), queue[0].not_before))
+        if not times:
+            return None
+        return max(0.0, min(times) - LOOKAHEAD_SECONDS - self.clock.monotonic())
+
+    def give_back(self) -> None:
+        """Claimed messages not yet handed over go back to the queue, untouched (shutdown)."""
+        jobs = [j for q in self.waiting.values() for j in q]
+        for queue in self.waiting.values():
+            queue.clear()
+        if jobs:
+            with writing(self.url) as session:
+                outbox.release(session, [j.sms.message_id for j in jobs], self.wid, not_before=self.clock.now())
+
+    def drain(self, stop: threading.Event | None = None) -> None:
+        """Send everything claimed, wait for every answer, record it (no more claims)."""
+        while self.busy():
+            self.step(claim=False)
+            if not self.busy():
+                break
+            due = self.next_due()
+            if self.in_flight():
+                self.wake.wait(due or 1.0)
+            elif due:
+                self.clock.sleep(due)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+
+
+def housekeeping(url: str | None, clock: Clock) -> None:
+    """Expire dead claims, apply early delivery reports, fire due automated messages."""
+    with writing(url) as session:
+        outbox.expire_leases(session, now=clock.now())
+        outbox.apply_early_reports(session, now=clock.now())
+    if is_sqlite(get_engine(url)):
+        with _SQLITE_WRITES:
+            automation.run_round(url, clock=clock)  # due reminders and broadcasts, survey timeouts, delays
+    else:
+        automation.run_round(url, clock=clock)
+
+
+def reconcile(gateway: Gateway, url: str | None = None, clock: Clock = SYSTEM, limit: int = 50) -> int:
+    """Look `unknown` sends up in the gateway's records. Returns how many settled."""
+    if getattr(gateway, "find", None) is None:
+        return 0
+    with session_scope(url, readonly=True) as session:
+        lost = [(m.id, OutgoingSms(m.id, m.phone_number, m.body), m.sender, m.send_started_at,
+                 outbox.known_gateway_ids(session, m))
+                for m in outbox.lost_sends(session, now=clock.now(), limit=limit)]
+    settled = 0
+    for message_id, sms, sender, since, exclude in lost:
+        lookup = find_lost(gateway, sms, sender, since, exclude)
+        with writing(url) as session:
+            message = outbox.settle_lost(session, message_id, lookup, no_record_text=gateway.no_record_text,
+                                         now=clock.now())
+            settled += bool(message is not None and message.reconciled_at is not None)
+    return settled
+
+
+def run_once(gateway: Gateway, *, wid: str | None = None, batch_size: int | None = None, url: str | None = None,
+             clock: Clock = SYSTEM) -> int:
+    """One round: housekeeping, look up lost answers, claim a batch, send all of it (many at
+    once), record. Every "now" and every wait comes from `clock`. Returns how many were claimed."""
+    settings = get_settings()
+    housekeeping(url, clock)
+    reconcile(gateway, url, clock)
+    dispatcher = Dispatcher(gateway, wid or worker_id(), url, clock)
+    try:
+        claimed, _ = dispatcher.step(limit=batch_size or settings.worker_batch_size)
+        dispatcher.drain()
+    finally:
+        dispatcher.close()
+    return claimed
 
 
 def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None = None, url: str | None = None,
@@ -120,20 +400,75 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
     gateway = gateway or get_gateway(settings)
     stop = stop or threading.Event()
     wid = worker_id()
-    log.info("worker %s started (gateway: %s)", wid, gateway.name)
+    log.info("worker %s started (gateway: %s, %d in flight)", wid, gateway.name, settings.worker_concurrency)
+    dispatcher = Dispatcher(gateway, wid, url, clock)
+    # Housekeeping and look-ups run beside the send loop, so neither ever delays a departure.
+    chores = [threading.Thread(target=_housekeeping_forever, args=(stop, url, clock), daemon=True, name="chores")]
+    if getattr(gateway, "find", None) is not None:
+        chores.append(threading.Thread(target=_reconcile_forever, args=(gateway, stop, url, clock), daemon=True,
+                                       name="reconcile"))
+    for thread in chores:
+        thread.start()
+    failures = 0
+    claim_at = float("-inf")
+    try:
+        while not stop.is_set():
+            try:
+                claimed, recorded = dispatcher.step(claim=clock.monotonic() >= claim_at)
+                failures = 0
+            except Exception:
+                # The database is away: back off and try again; claimed rows expire into `unknown`.
+                failures += 1
+                log.exception("worker round failed (%d in a row)", failures)
+                clock.sleep(min(30.0, settings.worker_poll_seconds * 2**failures), stop)
+                continue
+            if claimed or recorded:
+                claim_at = float("-inf")  # more may be claimable: an answer frees the contact's next message
+                continue
+            if clock.monotonic() >= claim_at:
+                claim_at = clock.monotonic() + idle_seconds(settings.worker_poll_seconds, url, clock)
+            if not dispatcher.busy():
+                clock.sleep(max(0.0, claim_at - clock.monotonic()), stop)
+                continue
+            due = dispatcher.next_due()
+            timeout = max(0.0, min(claim_at - clock.monotonic(), due if due is not None else float("inf")))
+            if dispatcher.in_flight():
+                if dispatcher.wake.wait(timeout):
+                    # Let a few more answers land, so one transaction records several.
+                    stop.wait(min(RECORD_BATCH_SECONDS, due if due is not None else RECORD_BATCH_SECONDS))
+            elif timeout:
+                clock.sleep(timeout, stop)
+        # SIGTERM: no more claims; what is in flight finishes and is recorded.
+        dispatcher.give_back()
+        dispatcher.drain()
+    finally:
+        dispatcher.close()
+        log.info("worker %s stopped", wid)
+
+
+def _housekeeping_forever(stop: threading.Event, url: str | None, clock: Clock) -> None:
+    poll = get_settings().worker_poll_seconds
     failures = 0
     while not stop.is_set():
         try:
-            done = run_once(gateway, wid=wid, url=url, clock=clock)
+            housekeeping(url, clock)
             failures = 0
-        except Exception:
-            # The database is away: back off and try again; claimed rows expire into `unknown`.
+        except Exception:  # noqa: BLE001 - the database is away: back off
             failures += 1
-            log.exception("worker round failed (%d in a row)", failures)
-            clock.sleep(min(30.0, settings.worker_poll_seconds * 2**failures), stop)
-            continue
-        if not done:
-            clock.sleep(idle_seconds(settings.worker_poll_seconds, url, clock), stop)
+            log.exception("housekeeping failed (%d in a row)", failures)
+        # Paced on real time: the chores' "now" comes from the clock, but a test's manual clock
+        # moves only with the send loop's own waits.
+        if stop.wait(min(30.0, poll * 2**failures) if failures else poll):
+            return
+
+
+def _reconcile_forever(gateway: Gateway, stop: threading.Event, url: str | None, clock: Clock) -> None:
+    every = get_settings().reconcile_every_seconds
+    while not stop.wait(min(every, 1.0)):
+        try:
+            reconcile(gateway, url, clock)
+        except Exception:  # noqa: BLE001 - the database is away: the send loop reports it
+            log.exception("looking up lost answers failed")
 
 
 def idle_seconds(poll: float, url: str | None = None, clock: Clock = SYSTEM) -> float:

@@ -6,6 +6,9 @@ Create Date: 2026-12-02
 """
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0020"
 down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
@@ -13,8 +16,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("phone_number", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sender", sa.String(length=64), nullable=True))
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sender", sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column("reconciled_at", sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("message", schema=None) as batch_op:
+        batch_op.drop_column("reconciled_at")
+        batch_op.drop_column("sender")
+    with op.batch_alter_table("phone_number", schema=None) as batch_op:
+        batch_op.drop_column("sender")
