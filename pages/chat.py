@@ -5,6 +5,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_facts import show_number_facts
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
@@ -45,9 +46,7 @@ template = get_template(opened.template)
 opened_at, unread_after = opened.opened_at, opened.unread_after
 st.set_page_config(page_title=title)
 plain_heading(title)
-if opened.opted_out:
-    st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
-               icon="⛔")
+show_number_facts(me.project_id, contact_id)
 
 # One window per contact per browser tab: its state lives in this Streamlit session, so
 # closing the tab (or opening a new one) starts the window afresh.

@@ -47,7 +47,7 @@ from smschat.automation import broadcasts, groups, keywords, reminders, surveys
 from smschat.chat import settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
-from smschat.log import exports, messagelog
+from smschat.log import consent, exports, messagelog
 from smschat.log.messagelog import LogFilter
 from smschat.messaging import simulator
 from smschat.models import (
@@ -60,7 +60,7 @@ from smschat.models import (
     Workflow,
     utcnow,
 )
-from smschat.people import contacts, imports, unknown_senders
+from smschat.people import contacts, imports, number_facts, unknown_senders
 
 _DUMMY_HASH = hash_password("not-a-real-password")  # these users never log in
 
@@ -188,6 +188,10 @@ ENTRIES = [
     Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
     Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
     Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+    # Number facts and the consent record (chat banner, message log download)
+    Entry(number_facts.number_status, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(number_facts.allow_again, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(consent.consent_csv, Action.EXPORT, lambda w, pid, o: (pid,)),
 ]
 
 SENDERS = {"own": "+15005550006", "other": "+15005550007"}
@@ -331,7 +335,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
-               reminders, broadcasts, keywords, surveys, groups]
+               reminders, broadcasts, keywords, surveys, groups, number_facts, consent]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

@@ -18,7 +18,7 @@ from smschat.db import session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.messaging import outbox, ratelimit
 from smschat.models import Message, Project, Status
-from smschat.people.contacts import is_opted_out
+from smschat.people.number_facts import blocked_reason
 
 log = logging.getLogger("smschat.worker")
 
@@ -76,9 +76,9 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
         message, project = row
         sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
                           sender=(project.sender_numbers or [None])[0])
-        if is_opted_out(session, project.id, message.phone_number):
-            # It opted out after the message was queued: never send, say why.
-            return message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False)
+        if (blocked := blocked_reason(session, project.id, message.phone_number)) is not None:
+            # It opted out (or a carrier error marked it) after the message was queued: never send, say why.
+            return message_id, SendResult.failure(blocked.code, blocked.text, retryable=False)
         if gateway.rate_limited and project.rate_limit > 0:
             sender = gateway.sender_key(sms)
             free = ratelimit.next_free(session, sender, now=clock.now())
@@ -106,10 +106,6 @@ def _send_one(gateway: Gateway, wid: str, message_id: int, url: str | None,
     return message_id, result
 
 
-OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
-# The carriers' code for an unsubscribed recipient (Twilio's 21610), so a refusal made here
-# reads the same in the chat as one made by the gateway.
-OPTED_OUT_CODE = "21610"
 # A send whose sender slot is further off than this goes back to the queue until then.
 MAX_RATE_WAIT_SECONDS = 0.5
 

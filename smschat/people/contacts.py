@@ -221,6 +221,7 @@ class ContactRow:
     phone: str
     opted_out: bool = False
     last_message_at: datetime | None = None
+    fact: str | None = None  # what a carrier error taught about the number (number_facts)
 
     @property
     def kind_label(self) -> str:
@@ -284,7 +285,8 @@ def _list_query(project_id: int, search: str | None, kind: str | None, unread_on
         .scalar_subquery()
     )
     return (
-        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164, PhoneNumber.opted_out, Contact.last_message_at)
+        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164, PhoneNumber.opted_out, Contact.last_message_at,
+               PhoneNumber.fact)
         .join(PhoneNumber, and_(PhoneNumber.id == first_phone))
         .where(*_conditions(project_id, search, kind, unread_only_for))
     )

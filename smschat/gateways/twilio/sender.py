@@ -11,7 +11,7 @@ import re
 from smschat.config import Settings
 from smschat.gateways.base import OutgoingSms, SendResult
 from smschat.gateways.twilio.check import check_settings
-from smschat.gateways.twilio.errors import TEMPORARY_CODES, error_text
+from smschat.gateways.twilio.errors import TEMPORARY_CODES, error_text, with_advice
 
 
 class TwilioGateway:
@@ -65,7 +65,7 @@ class TwilioGateway:
             retryable = exc.status == 429 or exc.status >= 500 or code in TEMPORARY_CODES
             # The client prefixes Twilio's own words with "Unable to create record: ".
             text = re.sub(r"^Unable to \w+ record: ", "", exc.msg or "") or error_text(code) or f"HTTP {exc.status}"
-            return SendResult.failure(code or str(exc.status), text, retryable=retryable)
+            return SendResult.failure(code or str(exc.status), with_advice(code, text), retryable=retryable)
         except Exception as exc:  # noqa: BLE001 - timeouts, refused connections: data, retried
             return SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
         segments = int(msg.num_segments) if getattr(msg, "num_segments", None) else None
