@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import Callable
 
+import anyio
+import anyio.to_thread
 from sqlalchemy.exc import OperationalError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from smschat.config import get_settings
+from smschat.db import write_concurrency
 from smschat.errors import SmsChatError
 
 log = logging.getLogger("smschat.webhooks")
@@ -80,10 +83,23 @@ async def read_form(request: Request, required: tuple[str, ...]) -> dict[str, st
     return fields
 
 
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """How many webhooks write at once: as many as the database takes (one on SQLite, whose
+    busy handler would otherwise wake waiting threads 1 to 100 ms late; the pool on PostgreSQL)."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(write_concurrency())
+    return limiter
+
+
 async def answer(work: Callable[[], Response]) -> Response:
     """Run the database work off the event loop; turn every failure into its status."""
     try:
-        return await run_in_threadpool(work)
+        return await anyio.to_thread.run_sync(work, limiter=_limiter())
     except Refused as exc:
         return exc.response()
     except SmsChatError as exc:

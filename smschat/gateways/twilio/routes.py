@@ -9,7 +9,6 @@ from starlette.routing import Route
 
 from smschat.config import get_settings
 from smschat.db import session_scope
-from smschat.errors import ProjectNotFound
 from smschat.gateways.twilio.errors import error_text
 from smschat.gateways.twilio.sender import valid_signature
 from smschat.gateways.webhook import Refused, answer, read_form
@@ -54,11 +53,8 @@ async def twilio_inbound(request: Request) -> Response:
 
     def work() -> Response:
         with session_scope() as session:
-            project = inbound.project_for_inbound(session, form["To"], form["From"])
-            if project is None:
-                raise ProjectNotFound(f"No project sends from {form['To']}.")
-            inbound.receive_sms(session, project, form["From"], form["Body"],
-                                gateway_message_id=form["MessageSid"], gateway="twilio")
+            inbound.receive_at(session, form["To"], form["From"], form["Body"],
+                               gateway_message_id=form["MessageSid"], gateway="twilio")
         return Response(EMPTY_TWIML, media_type="text/xml")
 
     return await answer(work)
