@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -90,11 +91,20 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# One sessionmaker per engine and mode: each new one is a new Session subclass, whose event
+# set-up cost more than a webhook's whole transaction.
+_factories: weakref.WeakKeyDictionary[Engine, dict[bool, sessionmaker[Session]]] = weakref.WeakKeyDictionary()
+
+
 def session_factory(url: str | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
     engine = get_engine(url)
-    if readonly and is_sqlite(engine):
-        engine = engine.execution_options(sqlite_begin="DEFERRED")
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    with _lock:
+        factories = _factories.setdefault(engine, {})
+        factory = factories.get(readonly)
+        if factory is None:
+            bind = engine.execution_options(sqlite_begin="DEFERRED") if readonly and is_sqlite(engine) else engine
+            factory = factories[readonly] = sessionmaker(bind=bind, expire_on_commit=False)
+        return factory
 
 
 @contextmanager
