@@ -11,7 +11,7 @@ from smschat.config import get_settings
 from smschat.db import session_scope
 from smschat.gateways.twilio.errors import error_text
 from smschat.gateways.twilio.sender import valid_signature
-from smschat.gateways.webhook import Refused, answer, read_form
+from smschat.gateways.webhook import Refused, answer, answer_in_transaction, read_form
 from smschat.messaging import inbound, outbox
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -51,13 +51,12 @@ async def twilio_inbound(request: Request) -> Response:
     except Refused as exc:
         return exc.response()
 
-    def work() -> Response:
-        with session_scope() as session:
-            inbound.receive_at(session, form["To"], form["From"], form["Body"],
-                               gateway_message_id=form["MessageSid"], gateway="twilio")
+    def work(session) -> Response:
+        inbound.receive_at(session, form["To"], form["From"], form["Body"],
+                           gateway_message_id=form["MessageSid"], gateway="twilio")
         return Response(EMPTY_TWIML, media_type="text/xml")
 
-    return await answer(work)
+    return await answer_in_transaction(work)
 
 
 async def twilio_status(request: Request) -> Response:
