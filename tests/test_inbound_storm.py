@@ -83,3 +83,27 @@ def test_a_burst_of_concurrent_replies_is_stored_once_each_in_order_and_repeats_
     assert {m.contact_id is None for m in stored if m.phone_number == numbers[-1]} == {True}
     assert all(m.contact_id is not None for m in stored if m.phone_number != numbers[-1])
     assert contacts.is_opted_out(session, project.id, numbers[0])
+
+
+def test_a_sender_number_moved_to_another_project_is_followed_at_the_next_message(session, project):
+    """The project of a To number is remembered as a hint only: checked in the same query."""
+    from smschat.accounts import projects
+    from smschat.accounts.actor import OPERATOR
+    from smschat.errors import ProjectNotFound
+    from smschat.messaging import inbound
+
+    other = projects.create_project(session, "other", "Other", time_zone="Africa/Nairobi")
+    session.commit()
+    first = inbound.receive_at(session, SENDER, "+14155550100", "one", gateway_message_id="SM1").message
+    session.commit()
+    projects.remove_sender_number(session, OPERATOR, project.id, SENDER)
+    projects.add_sender_number(session, OPERATOR, other.id, SENDER)
+    session.commit()
+    second = inbound.receive_at(session, SENDER, "+14155550100", "two", gateway_message_id="SM2").message
+    session.commit()
+    assert (first.project_id, second.project_id) == (project.id, other.id)
+    projects.remove_sender_number(session, OPERATOR, other.id, SENDER)
+    session.commit()
+    with pytest.raises(ProjectNotFound):
+        inbound.receive_at(session, SENDER, "+14155550100", "three", gateway_message_id="SM3")
+    session.rollback()
