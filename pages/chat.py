@@ -12,6 +12,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_facts import show_number_facts
 from pages._chat_search import show_found_message
 from pages._chat_transcript import transcript_download
 from pages._scripts import BLINK_SCRIPT, CHAT_WINDOW_SCRIPT, COUNTER_SCRIPT
@@ -97,9 +98,7 @@ if threshold:
         message_counter()
 
 # Banners above the history go here (one call each, e.g. facts about the number).
-if opened.opted_out:
-    st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
-               icon="⛔")
+show_number_facts(me.project_id, contact_id)
 show_found_message(me.project_id, contact_id)  # opened from Search: the message and its surroundings
 
 range_name = st.segmented_control(

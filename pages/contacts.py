@@ -9,7 +9,7 @@ from pages._shared import notice, read, viewer
 from smschat.accounts import access
 from smschat.accounts.access import Action
 from smschat.chat.timefmt import format_timestamp
-from smschat.people import contacts
+from smschat.people import contacts, number_facts
 
 PAGE_SIZES = [10, 25, 50, 100]
 
@@ -59,7 +59,7 @@ frame = pd.DataFrame(
         "Phone Number": [r.phone for r in rows],
         "Unread": [unread.get(r.id, 0) for r in rows],
         "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
-        "Opted out": [r.opted_out for r in rows],
+        "Number status": [number_facts.label(r.opted_out, r.fact) for r in rows],
         "Chat": [f"chat?contact={r.id}" for r in rows],
     }
 )

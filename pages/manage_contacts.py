@@ -34,7 +34,8 @@ with case_tab, st.form("add_case", clear_on_submit=True):
 
 with upload_tab:
     st.write("Columns: `type` (mobile_worker or case), `name`, `phone`; for workers optionally "
-             "`username`, `first_name`, `verified`; every other column is a case property. "
+             "`username`, `first_name`, `verified`; for any row `opted_out` (yes opts the number out, "
+             "kept in the consent record; no never opts it back in); every other column is a case property. "
              "Rows are matched by phone number: importing the same file again changes nothing.")
     upload = st.file_uploader("CSV file", type=["csv"])
     if upload is not None and st.button("Import"):

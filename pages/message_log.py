@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from pages._log_consent import consent_download
 from pages._shared import _actor, notice, read, viewer
 from smschat.config import get_settings
 from smschat.errors import SmsChatError
@@ -228,3 +229,5 @@ if ready and ready["filter"] == filt and Path(ready["path"]).exists():
         on_click="ignore",
         type="primary",
     )
+
+consent_download(me.project_id, me.username)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -15,6 +16,7 @@ from smschat.config import get_settings
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
+POOL_SIZE, MAX_OVERFLOW = 5, 10  # PostgreSQL connections per process (README: Scale-out)
 
 
 def normalize_url(url: str) -> str:
@@ -62,9 +64,15 @@ def make_engine(url: str) -> Engine:
     else:
         # JIT compilation pays off for long analytical queries; ours are short, and at 100,000
         # contacts the planner's estimates made it spend ~150 ms compiling a 100 ms count.
-        engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10,
+        engine = create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW,
                                connect_args={"options": "-c jit=off"})
     return engine
+
+
+def write_concurrency(url: str | None = None) -> int:
+    """Writing transactions worth running at once in one process: one on SQLite (one writer),
+    the pool's size on PostgreSQL."""
+    return 1 if is_sqlite(get_engine(url)) else POOL_SIZE
 
 
 def get_engine(url: str | None = None) -> Engine:
@@ -83,11 +91,20 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+# One sessionmaker per engine and mode: each new one is a new Session subclass, whose event
+# set-up cost more than a webhook's whole transaction.
+_factories: weakref.WeakKeyDictionary[Engine, dict[bool, sessionmaker[Session]]] = weakref.WeakKeyDictionary()
+
+
 def session_factory(url: str | None = None, *, readonly: bool = False) -> sessionmaker[Session]:
     engine = get_engine(url)
-    if readonly and is_sqlite(engine):
-        engine = engine.execution_options(sqlite_begin="DEFERRED")
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    with _lock:
+        factories = _factories.setdefault(engine, {})
+        factory = factories.get(readonly)
+        if factory is None:
+            bind = engine.execution_options(sqlite_begin="DEFERRED") if readonly and is_sqlite(engine) else engine
+            factory = factories[readonly] = sessionmaker(bind=bind, expire_on_commit=False)
+        return factory
 
 
 @contextmanager

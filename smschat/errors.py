@@ -32,6 +32,10 @@ class OptedOut(ValidationError):
     """The number replied STOP: nothing is sent to it until it replies START."""
 
 
+class NumberBlocked(ValidationError):
+    """A carrier said the number is invalid, not mobile or a landline: nothing is sent to it."""
+
+
 class NotFound(SmsChatError):
     http_status = 404
 

@@ -204,6 +204,9 @@ class PhoneNumber(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The project sender number this contact stays on (sticky), so replies land in one thread.
     sender: Mapped[str | None] = mapped_column(String(64))
+    # What a carrier error taught us (smschat.people.number_facts): NULL, "invalid",
+    # "not_mobile" or "landline". Nothing is sent to the number while it is set.
+    fact: Mapped[str | None] = mapped_column(String(20))
 
     contact: Mapped[Contact] = relationship(back_populates="phone_numbers")
 
@@ -508,3 +511,24 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NumberEvent(Base):
+    """The consent record: every opt-out and opt-in of a number, and every fact a carrier
+    error taught about it, with its time, source and the message that caused it."""
+
+    __tablename__ = "number_event"
+    __table_args__ = (Index("ix_number_event_number", "project_id", "e164", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    e164: Mapped[str] = mapped_column(String(20))
+    # "opted_out", "opted_in", "invalid", "not_mobile", "landline", "cleared"
+    change: Mapped[str] = mapped_column(String(20))
+    # "reply" (STOP / START words), "twilio" (an error code), "import", "staff"
+    source: Mapped[str] = mapped_column(String(20))
+    # The keyword replied, the error code, the import's word for it.
+    detail: Mapped[str] = mapped_column(String(200), default="")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -47,7 +47,7 @@ from smschat.automation import broadcasts, groups, keywords, reminders, surveys
 from smschat.chat import search, settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
-from smschat.log import exports, messagelog, transcript
+from smschat.log import consent, exports, messagelog, transcript
 from smschat.log.messagelog import LogFilter
 from smschat.messaging import simulator
 from smschat.models import (
@@ -60,7 +60,7 @@ from smschat.models import (
     Workflow,
     utcnow,
 )
-from smschat.people import contacts, imports, unknown_senders
+from smschat.people import contacts, imports, number_facts, unknown_senders
 
 _DUMMY_HASH = hash_password("not-a-real-password")  # these users never log in
 
@@ -196,6 +196,10 @@ ENTRIES = [
     Entry(transcript.write_transcript, Action.CHAT, lambda w, pid, o: (pid, o.contact, "csv"), object=True),
     # Chat window: "Reply as" opens the Phone simulator on the contact's number
     Entry(simulator.number_of_contact, Action.SIMULATE, lambda w, pid, o: (pid, o.contact), object=True),
+    # Number facts and the consent record (chat banner, message log download)
+    Entry(number_facts.number_status, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(number_facts.allow_again, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(consent.consent_csv, Action.EXPORT, lambda w, pid, o: (pid,)),
 ]
 
 
@@ -344,7 +348,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
                reminders, broadcasts, keywords, surveys, groups, search,
-               transcript]
+               transcript,
+               number_facts, consent]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

@@ -72,7 +72,7 @@ def test_contacts_page_lists_and_searches(db_url, session, project, agent, marie
     assert not at.exception
     frame = at.dataframe[0].value
     assert list(frame.columns) == ["Contact Name", "Contact Type", "Phone Number", "Unread", "Last message",
-                                   "Opted out", "Chat"]
+                                   "Number status", "Chat"]
     assert list(frame["Contact Name"]) == ["Grace <b>Achieng</b>", "marie"]
     assert "Showing 1 to 2 of 2 contacts" in [m.value for m in at.markdown]
     assert [m.label for m in at.metric] == ["Conversations with unread messages", "Messages in today",
@@ -222,7 +222,7 @@ def test_chat_page_says_when_the_number_opted_out(db_url, session, project, agen
     at.query_params["contact"] = str(marie.id)
     at.run()
     assert not at.exception
-    assert any("replied STOP" in w.value for w in at.warning)
+    assert any("opted out" in w.value and "by replying STOP" in w.value for w in at.warning)
 
 
 def test_chat_page_refuses_another_projects_contact_in_the_words_of_a_missing_one(db_url, session, project, agent):

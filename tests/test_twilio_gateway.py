@@ -15,6 +15,7 @@ from smschat.config import get_settings
 from smschat.errors import ConfigError
 from smschat.gateways import get_gateway
 from smschat.gateways.twilio.check import check_settings
+from smschat.gateways.twilio.errors import ADVICE
 from smschat.gateways.twilio.fake import twilio_error
 from smschat.messaging import outbox, ratelimit, worker
 from smschat.models import Message, utcnow
@@ -108,9 +109,10 @@ def test_a_permanent_error_fails_at_once_and_the_chat_shows_why(twilio_env, fake
     _drain(clock, rounds=3)
     assert len(fake_twilio.requests) == 1  # never retried
     msg = _message(session, mid)
-    assert (msg.status, msg.error_code, msg.error_message, msg.attempts) == ("failed", str(code), text, 1)
+    shown = f"{text} — {ADVICE[str(code)]}"  # Twilio's words, then what staff can do
+    assert (msg.status, msg.error_code, msg.error_message, msg.attempts) == ("failed", str(code), shown, 1)
     [line] = chat.get_history(session, project.id, marie.id)
-    assert line.status == "failed" and line.error == f"[{code}] {text}"
+    assert line.status == "failed" and line.error == f"[{code}] {shown}"
 
 
 def test_too_many_requests_is_retried_with_backoff_then_sent(twilio_env, fake_twilio, session, project, agent, marie, clock):

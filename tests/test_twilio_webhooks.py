@@ -108,7 +108,7 @@ def test_an_undelivered_report_shows_twilios_reason_in_the_chat(twilio_env, webh
     session.rollback()
     session.expire_all()
     [line] = chat.get_history(session, project.id, marie.id)
-    assert line.status == "undelivered" and line.error == "[30003] Unreachable destination handset"
+    assert line.status == "undelivered" and line.error.startswith("[30003] Unreachable destination handset — ")
 
 
 def test_a_report_that_beats_the_worker_is_applied_when_the_id_is_recorded(twilio_env, webhook_server, session, project, marie):

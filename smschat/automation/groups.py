@@ -1,12 +1,13 @@
 """Who an automated message goes to: one contact, all mobile workers, all cases, or cases
 whose property equals a value. Only contacts the contacts list shows (the seed's eligibility
-rule) receive anything; opted-out numbers are skipped and counted."""
+rule) receive anything; opted-out numbers (and numbers a carrier error marked) are skipped
+and counted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
@@ -60,6 +61,11 @@ def describe_target(session: Session, target: dict[str, Any]) -> str:
     return TARGETS.get(kind, str(kind))
 
 
+def _held_back():
+    """Numbers nothing is sent to: opted out, or marked by a carrier's error (number_facts)."""
+    return or_(PhoneNumber.opted_out.is_(True), PhoneNumber.fact.is_not(None))
+
+
 def _query(project_id: int, target: dict[str, Any]):
     first_phone = (
         select(func.min(PhoneNumber.id))
@@ -68,7 +74,7 @@ def _query(project_id: int, target: dict[str, Any]):
         .scalar_subquery()
     )
     query = (
-        select(Contact, PhoneNumber.e164, PhoneNumber.opted_out)
+        select(Contact, PhoneNumber.e164, _held_back())
         .join(PhoneNumber, and_(PhoneNumber.id == first_phone))
         .where(Contact.project_id == project_id)
         .order_by(Contact.id)
@@ -92,7 +98,7 @@ def _query(project_id: int, target: dict[str, Any]):
 
 def count_recipients(session: Session, project_id: int, target: dict[str, Any]) -> int:
     """How many would receive a message now (opted-out numbers excluded), counted in the database."""
-    query = _query(project_id, target).where(PhoneNumber.opted_out.is_(False)).order_by(None)
+    query = _query(project_id, target).where(~_held_back()).order_by(None)
     return int(session.scalar(query.with_only_columns(func.count())) or 0)
 
 

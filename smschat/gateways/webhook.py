@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
+import weakref
 from collections.abc import Callable
 
+import anyio
+import anyio.to_thread
 from sqlalchemy.exc import OperationalError
-from starlette.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from smschat.config import get_settings
+from smschat.db import session_scope, write_concurrency
 from smschat.errors import SmsChatError
 
 log = logging.getLogger("smschat.webhooks")
@@ -80,10 +86,117 @@ async def read_form(request: Request, required: tuple[str, ...]) -> dict[str, st
     return fields
 
 
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = weakref.WeakKeyDictionary()
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    """How many webhooks write at once on PostgreSQL: as many as the connection pool holds."""
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(write_concurrency())
+    return limiter
+
+
+MAX_BATCH = 50
+
+
+class _Writer:
+    """SQLite has one writer: one thread per process writes every webhook's transaction, and
+    commits the ones waiting together in one transaction (one commit for a burst, no thread
+    waking up late from SQLite's busy handler). Each is answered only after its commit; if
+    any of a batch fails, the batch rolls back and each runs again alone, so only it fails."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._run, name="webhook-writer", daemon=True).start()
+
+    async def run(self, work: Callable, batchable: bool) -> Response:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self.queue.put((work, batchable, loop, future))
+        return await future
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < MAX_BATCH and batch[-1][1]:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            if not batch[-1][1]:  # one that opens its own transaction runs after the batch, alone
+                batch, alone = batch[:-1], batch[-1:]
+            else:
+                alone = []
+            for item, outcome in [*zip(batch, self._batch(batch), strict=True),
+                                  *((item, self._alone(item)) for item in alone)]:
+                _work, _batchable, loop, future = item
+                try:
+                    loop.call_soon_threadsafe(_settle, future, outcome)
+                except RuntimeError:  # its server stopped meanwhile: nobody to answer
+                    pass
+
+    def _batch(self, batch: list) -> list:
+        if len(batch) > 1:
+            try:
+                with session_scope() as session:
+                    return [(True, work(session)) for work, *_ in batch]
+            except Exception:  # noqa: BLE001 - rolled back whole: each again, alone
+                pass
+        return [self._alone(item) for item in batch]
+
+    @staticmethod
+    def _alone(item) -> tuple[bool, object]:
+        work, batchable = item[0], item[1]
+        try:
+            if not batchable:
+                return True, work()
+            with session_scope() as session:
+                return True, work(session)
+        except BaseException as exc:  # noqa: BLE001 - handed to the request, answered there
+            return False, exc
+
+
+def _settle(future: asyncio.Future, outcome: tuple[bool, object]) -> None:
+    if not future.done():
+        ok, value = outcome
+        future.set_result(value) if ok else future.set_exception(value)
+
+
+_writer: _Writer | None = None
+_writer_lock = threading.Lock()
+
+
+def _sqlite_writer() -> _Writer | None:
+    global _writer
+    if write_concurrency() != 1:
+        return None
+    with _writer_lock:
+        if _writer is None:
+            _writer = _Writer()
+        return _writer
+
+
 async def answer(work: Callable[[], Response]) -> Response:
     """Run the database work off the event loop; turn every failure into its status."""
+    return await _answered(work, batchable=False)
+
+
+async def answer_in_transaction(work: Callable[[Session], Response]) -> Response:
+    """`answer` for work done in a transaction given to it (committed after it returns): on
+    SQLite it may share one commit with other webhooks waiting at the same moment."""
+    return await _answered(work, batchable=True)
+
+
+async def _answered(work: Callable, batchable: bool) -> Response:
     try:
-        return await run_in_threadpool(work)
+        writer = _sqlite_writer()
+        if writer is not None:
+            return await writer.run(work, batchable)
+        if batchable:
+            return await anyio.to_thread.run_sync(_in_transaction, work, limiter=_limiter())
+        return await anyio.to_thread.run_sync(work, limiter=_limiter())
     except Refused as exc:
         return exc.response()
     except SmsChatError as exc:
@@ -94,3 +207,6 @@ async def answer(work: Callable[[], Response]) -> Response:
         return PlainTextResponse("Database unavailable, try again.", status_code=503)
 
 
+def _in_transaction(work: Callable[[Session], Response]) -> Response:
+    with session_scope() as session:
+        return work(session)

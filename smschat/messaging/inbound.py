@@ -5,21 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, exists, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from smschat.accounts.projects import project_for_number
 from smschat.automation import keywords
-from smschat.errors import ValidationError
+from smschat.automation.surveys import OPEN
+from smschat.errors import ProjectNotFound, ValidationError
 from smschat.messaging import optout
 from smschat.messaging.segments import count_segments
 from smschat.models import (
     Direction,
+    Keyword,
     Message,
     PhoneNumber,
     Project,
     Status,
+    SurveySession,
     Workflow,
     utcnow,
 )
@@ -36,6 +41,76 @@ class InboundResult:
     duplicate: bool = False
 
 
+def _facts_query():
+    """One row about an inbound message before it is stored: its project's senders and region,
+    the number's contact and verification, and whether a survey or keyword may want it."""
+    word = bindparam("word")
+    open_survey = exists().where(SurveySession.contact_id == PhoneNumber.contact_id, SurveySession.status == OPEN,
+                                 SurveySession.expires_at > bindparam("now", type_=SurveySession.expires_at.type))
+    keyword = exists().where(Keyword.project_id == Project.id, Keyword.keyword == word)
+    return (
+        select(Project.sender_numbers, Project.default_region, PhoneNumber.contact_id, PhoneNumber.verified,
+               open_survey.label("open_survey"), keyword.label("keyword"))
+        .select_from(Project)
+        .outerjoin(PhoneNumber, and_(PhoneNumber.project_id == Project.id, PhoneNumber.e164 == bindparam("e164")))
+        .where(Project.id == bindparam("project_id"))
+    )
+
+
+_FACTS = _facts_query()
+
+
+def _insert_once(dialect: str):
+    """INSERT … ON CONFLICT (gateway_message_id) DO NOTHING RETURNING id: a repeated webhook,
+    even one racing its twin, stores nothing and says so, in one statement."""
+    table = Message.__table__
+    insert = {"postgresql": pg_insert, "sqlite": sqlite_insert}[dialect]
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.gateway_message_id]).returning(table.c.id)
+
+
+_INSERTS = {name: _insert_once(name) for name in ("postgresql", "sqlite")}
+
+
+def _plain(row, body: str) -> bool:
+    """Nothing to run but storing it: no opt-out or HELP word, no verification, survey or keyword."""
+    if optout.keyword(body) is not None:
+        return False
+    if row.contact_id is None:
+        return True
+    return bool(row.verified) and not row.open_survey and not row.keyword
+
+
+def _check_body(body: str | None) -> None:
+    if body is None:
+        raise ValidationError("An inbound message needs a body.")
+    if len(body) > MAX_INBOUND_CHARS:
+        raise ValidationError("The inbound message is implausibly long.")
+
+
+def _store(session: Session, project_id: int, contact_id: int | None, e164: str, body: str, *,
+           gateway_message_id: str | None, gateway: str | None, received_at: datetime | None) -> InboundResult:
+    """The plain case in three statements (facts, insert, contact activity): a reply storm after
+    a broadcast is almost all plain replies."""
+    info = count_segments(body)
+    values = {
+        "project_id": project_id, "contact_id": contact_id, "phone_number": e164, "direction": Direction.IN.value,
+        "body": body, "created_at": received_at or utcnow(), "status": Status.RECEIVED.value,
+        "segments": info.segments, "encoding": info.encoding, "workflow": Workflow.DEFAULT.value,
+        "gateway": gateway, "gateway_message_id": gateway_message_id,
+    }
+    connection = session.connection()
+    message_id = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
+    if message_id is None:
+        return InboundResult(_existing(session, gateway_message_id), duplicate=True)
+    message = Message(id=message_id, **values)  # not added: the row is written already
+    note_message(session, message)
+    return InboundResult(message)
+
+
+def _existing(session: Session, gateway_message_id: str | None) -> Message | None:
+    return session.scalar(select(Message).where(Message.gateway_message_id == gateway_message_id))
+
+
 def receive_sms(
     session: Session,
     project: Project,
@@ -47,13 +122,55 @@ def receive_sms(
     received_at: datetime | None = None,
 ) -> InboundResult:
     """Store one inbound message (once per gateway message id) and run what it triggers."""
-    if body is None:
-        raise ValidationError("An inbound message needs a body.")
-    if len(body) > MAX_INBOUND_CHARS:
-        raise ValidationError("The inbound message is implausibly long.")
+    _check_body(body)
     e164 = to_e164(from_number, project.default_region)
+    row = session.connection().execute(_FACTS, {"project_id": project.id, "e164": e164, "now": utcnow(),
+                                                "word": keywords.first_word(body)}).one()
+    if _plain(row, body):
+        return _store(session, project.id, row.contact_id, e164, body, gateway_message_id=gateway_message_id,
+                      gateway=gateway, received_at=received_at)
+    return _receive_and_run(session, project, e164, body, gateway_message_id=gateway_message_id, gateway=gateway,
+                            received_at=received_at)
+
+
+# The project of an inbound `To` number, as last found: a hint, checked against the project's
+# row in the same query that reads the contact (`_FACTS`), so a sender number moved to another
+# project (in any process) is followed at once, never misrouted.
+_ROUTES: dict[str, tuple[int, str, str]] = {}  # raw To -> (project id, region, To in E.164)
+
+
+def receive_at(session: Session, to_number: str, from_number: str, body: str, *,
+               gateway_message_id: str | None = None, gateway: str | None = None) -> InboundResult:
+    """`receive_sms` for a gateway's webhook: the project is the one that sends from `To`
+    (else the one where `From` is two-way); ProjectNotFound (404) when none."""
+    _check_body(body)
+    hint = _ROUTES.get(to_number)
+    if hint is not None:
+        project_id, region, to = hint
+        e164 = to_e164(from_number, region)
+        row = session.connection().execute(_FACTS, {"project_id": project_id, "e164": e164, "now": utcnow(),
+                                                    "word": keywords.first_word(body)}).one_or_none()
+        if row is not None and to in (row.sender_numbers or []) and row.default_region == region:
+            if _plain(row, body):
+                return _store(session, project_id, row.contact_id, e164, body, gateway_message_id=gateway_message_id,
+                              gateway=gateway, received_at=None)
+            return _receive_and_run(session, session.get(Project, project_id), e164, body,
+                                    gateway_message_id=gateway_message_id, gateway=gateway)
+        _ROUTES.pop(to_number, None)
+    project = project_for_inbound(session, to_number, from_number)
+    if project is None:
+        raise ProjectNotFound(f"No project sends from {to_number}.")
+    to = try_e164(to_number, None)
+    if to in (project.sender_numbers or []):
+        _ROUTES[to_number] = (project.id, project.default_region, to)
+    return receive_sms(session, project, from_number, body, gateway_message_id=gateway_message_id, gateway=gateway)
+
+
+def _receive_and_run(session: Session, project: Project, e164: str, body: str, *, gateway_message_id: str | None,
+                     gateway: str | None, received_at: datetime | None = None) -> InboundResult:
+    """Store it, then run what it triggers: opt-out words, verification, surveys, keywords."""
     if gateway_message_id:
-        existing = session.scalar(select(Message).where(Message.gateway_message_id == gateway_message_id))
+        existing = _existing(session, gateway_message_id)
         if existing is not None:
             return InboundResult(existing, duplicate=True)
     contact = contact_for_number(session, project.id, e164)
@@ -78,7 +195,7 @@ def receive_sms(
             session.flush()
     except IntegrityError:
         # A concurrent delivery of the same webhook won the race: keep theirs.
-        existing = session.scalar(select(Message).where(Message.gateway_message_id == gateway_message_id))
+        existing = _existing(session, gateway_message_id)
         if existing is None:
             raise
         return InboundResult(existing, duplicate=True)

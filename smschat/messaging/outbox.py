@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from smschat.config import get_settings
-from smschat.errors import MessageNotFound, OptedOut, ValidationError
+from smschat.errors import MessageNotFound, NumberBlocked, OptedOut, ValidationError
 from smschat.gateways.base import Lookup, SendResult
 from smschat.messaging.segments import count_segments, validate_body
 from smschat.models import (
@@ -27,7 +27,8 @@ from smschat.models import (
     Workflow,
     utcnow,
 )
-from smschat.people.contacts import is_opted_out, note_message, primary_phone
+from smschat.people.contacts import note_message, primary_phone
+from smschat.people.number_facts import OPTED_OUT, blocked_reason, note_error
 
 STATUS_RANK = {
     Status.QUEUED.value: 0,
@@ -81,9 +82,12 @@ def enqueue(
         if phone is None:
             raise ValidationError(f"{contact.name if contact else 'This contact'} has no phone number.")
         phone_number = phone.e164
-    if is_opted_out(session, project.id, phone_number):
+    blocked = blocked_reason(session, project.id, phone_number)
+    if blocked is not None and blocked.fact == OPTED_OUT:
         raise OptedOut(f"Not sent: {phone_number} has opted out (replied STOP); nothing can be sent to it "
                        "until it replies START.")
+    if blocked is not None:
+        raise NumberBlocked(f"{blocked.text} Nothing is sent to {phone_number} until staff allow it again in the chat.")
     info = count_segments(body)
     message = Message(
         project_id=project.id,
@@ -261,6 +265,7 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
         message.status_at = now
         message.error_code = result.error_code
         message.error_message = result.error_message
+        note_error(session, message, result.error_code, at=now)
     if flush:
         session.flush()
     return message
@@ -288,6 +293,7 @@ def apply_status_update(
         _keep_early_report(session, gateway_message_id, new, error_code, error_message, now or utcnow())
         return None
     _apply(message, new, error_code, error_message, now or utcnow())
+    note_error(session, message, error_code, at=now)
     session.flush()
     return message
 
@@ -330,6 +336,7 @@ def apply_early_reports(session: Session, *, now: datetime | None = None) -> int
     ).all()
     for report, message in rows:
         _apply(message, report.status, report.error_code, report.error_message, report.received_at)
+        note_error(session, message, report.error_code, at=report.received_at)
         session.delete(report)
     session.execute(
         delete(StatusReport).where(StatusReport.received_at < now - timedelta(days=EARLY_REPORT_DAYS))

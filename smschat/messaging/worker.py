@@ -32,14 +32,10 @@ from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.gateways.base import find_lost
 from smschat.messaging import outbox, ratelimit
 from smschat.models import Message, Project
-from smschat.people.contacts import is_opted_out
+from smschat.people.number_facts import blocked_reason
 
 log = logging.getLogger("smschat.worker")
 
-OPTED_OUT_TEXT = "Not sent: the recipient has opted out (replied STOP)."
-# The carriers' code for an unsubscribed recipient (Twilio's 21610), so a refusal made here
-# reads the same in the chat as one made by the gateway.
-OPTED_OUT_CODE = "21610"
 # A send whose sender slot is further off than this goes back to the queue until then.
 MAX_RATE_WAIT_SECONDS = 0.5
 # How much of a sender's time one worker holds claimed at once.
@@ -203,13 +199,13 @@ class Dispatcher:
         return len(ids)
 
     def _refuse_blocked(self, session, launch: list[Job], now) -> list[Job]:
-        """The pre-send check, as late as possible: a number that opted out after its message
-        was queued gets nothing; the message fails and says why."""
+        """The pre-send check, as late as possible: a number that opted out (or that a carrier
+        error marked) after its message was queued gets nothing; the message fails and says why."""
         allowed = []
         for job in launch:
-            if is_opted_out(session, job.project_id, job.sms.to):
+            if (blocked := blocked_reason(session, job.project_id, job.sms.to)) is not None:
                 outbox.record_send_results(
-                    session, [(job.sms.message_id, SendResult.failure(OPTED_OUT_CODE, OPTED_OUT_TEXT, retryable=False))],
+                    session, [(job.sms.message_id, SendResult.failure(blocked.code, blocked.text, retryable=False))],
                     now=now, gateway=self.gateway.name)
                 self._landed(job.sender)
             else:

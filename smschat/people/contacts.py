@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     Select,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -163,24 +164,31 @@ def contact_for_number(session: Session, project_id: int, e164: str) -> Contact 
     )
 
 
+def _activity_update(incoming: bool):
+    """UPDATE contact's activity columns to message :mid at :at, never back. Built once, run with
+    parameters: building the expression per message cost more than running it (a reply storm)."""
+    c, mid = Contact.__table__.c, bindparam("mid")
+    newer = or_(c.last_message_id.is_(None), c.last_message_id < mid)
+    values = {
+        "last_message_id": case((newer, mid), else_=c.last_message_id),
+        "last_message_at": case((newer, bindparam("at", type_=Contact.last_message_at.type)), else_=c.last_message_at),
+    }
+    if incoming:
+        values["last_incoming_id"] = case(
+            (or_(c.last_incoming_id.is_(None), c.last_incoming_id < mid), mid), else_=c.last_incoming_id
+        )
+    return update(Contact.__table__).where(c.id == bindparam("cid")).values(**values)
+
+
+_ACTIVITY = {True: _activity_update(True), False: _activity_update(False)}
+
+
 def note_message(session: Session, message) -> None:
     """Move the contact's activity columns forward to this message (never back)."""
     if message.contact_id is None:
         return
-    newer = or_(Contact.last_message_id.is_(None), Contact.last_message_id < message.id)
-    values = {
-        "last_message_id": case((newer, message.id), else_=Contact.last_message_id),
-        "last_message_at": case((newer, message.created_at), else_=Contact.last_message_at),
-    }
-    if message.direction == "in":
-        values["last_incoming_id"] = case(
-            (or_(Contact.last_incoming_id.is_(None), Contact.last_incoming_id < message.id), message.id),
-            else_=Contact.last_incoming_id,
-        )
-    session.execute(
-        update(Contact).where(Contact.id == message.contact_id).values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    session.connection().execute(_ACTIVITY[message.direction == "in"],
+                                 {"cid": message.contact_id, "mid": message.id, "at": message.created_at})
 
 
 def refresh_activity(session: Session, project_id: int) -> None:
@@ -221,6 +229,7 @@ class ContactRow:
     phone: str
     opted_out: bool = False
     last_message_at: datetime | None = None
+    fact: str | None = None  # what a carrier error taught about the number (number_facts)
 
     @property
     def kind_label(self) -> str:
@@ -284,7 +293,8 @@ def _list_query(project_id: int, search: str | None, kind: str | None, unread_on
         .scalar_subquery()
     )
     return (
-        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164, PhoneNumber.opted_out, Contact.last_message_at)
+        select(Contact.id, Contact.name, Contact.kind, PhoneNumber.e164, PhoneNumber.opted_out, Contact.last_message_at,
+               PhoneNumber.fact)
         .join(PhoneNumber, and_(PhoneNumber.id == first_phone))
         .where(*_conditions(project_id, search, kind, unread_only_for))
     )

@@ -23,11 +23,16 @@ from smschat.people.contacts import (
     primary_phone,
     register_phone,
 )
+from smschat.people.number_facts import IMPORT, set_consent
 from smschat.people.phones import to_e164
 
 REQUIRED = ("type", "name", "phone")
 # Columns about a mobile worker; every other column of a case row is a case property.
 WORKER_COLUMNS = ("username", "first_name", "verified")
+# Optional for every row: yes opts the number out (kept in the consent record, source "import").
+# A no never opts a number back in: only the contact's own START does.
+OPTED_OUT_COLUMN = "opted_out"
+YES = ("1", "yes", "true", "y")
 MAX_ROWS = 200_000
 
 
@@ -110,26 +115,35 @@ def import_csv(session: Session, actor: Actor, project_id: int, text: str | Iter
         row = {k: (v or "").strip() for k, v in raw.items() if k}
         try:
             with session.begin_nested():
-                outcome = _import_row(session, project, row)
+                outcome = _import_row(session, project, row, actor.user_id)
             setattr(report, outcome, getattr(report, outcome) + 1)
         except SmsChatError as exc:
             report.errors.append((line, str(exc)))
     return report
 
 
-def _import_row(session: Session, project: Project, row: dict[str, str]) -> str:
+def _import_row(session: Session, project: Project, row: dict[str, str], user_id: int | None) -> str:
+    outcome = _import_contact(session, project, row)
+    if row.get(OPTED_OUT_COLUMN, "").lower() in YES:
+        e164 = to_e164(row.get("phone", ""), project.default_region)
+        if set_consent(session, project.id, e164, True, IMPORT, OPTED_OUT_COLUMN, user_id=user_id):
+            return "updated" if outcome == "unchanged" else outcome
+    return outcome
+
+
+def _import_contact(session: Session, project: Project, row: dict[str, str]) -> str:
     kind = parse_kind(row.get("type", ""))
     name = row.get("name", "")
     if not name:
         raise ValidationError("The name is empty.")
     e164 = to_e164(row.get("phone", ""), project.default_region)
     if kind is ContactKind.CASE:
-        props = {k: v for k, v in row.items() if k not in (*REQUIRED, *WORKER_COLUMNS) and v != ""}
+        props = {k: v for k, v in row.items() if k not in (*REQUIRED, *WORKER_COLUMNS, OPTED_OUT_COLUMN) and v != ""}
         props["name"] = name
         extra = {"case_properties": props}
     else:
         extra = {"username": row.get("username") or None, "first_name": row.get("first_name") or None}
-    verified = kind is ContactKind.MOBILE_WORKER and row.get("verified", "").lower() in ("1", "yes", "true", "y")
+    verified = kind is ContactKind.MOBILE_WORKER and row.get("verified", "").lower() in YES
     existing = session.scalar(
         select(Contact).join(PhoneNumber, PhoneNumber.contact_id == Contact.id)
         .where(PhoneNumber.project_id == project.id, PhoneNumber.e164 == e164)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 from smschat.errors import InvalidPhoneNumber
 
 
+@functools.lru_cache(maxsize=100_000)  # parsing costs more than a webhook's queries; a reply storm repeats numbers
 def to_e164(raw: str, region: str | None = "US") -> str:
     text = (raw or "").strip()
     if not text:

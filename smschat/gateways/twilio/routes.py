@@ -8,11 +8,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from smschat.config import get_settings
-from smschat.db import session_scope
-from smschat.errors import ProjectNotFound
 from smschat.gateways.twilio.errors import error_text
 from smschat.gateways.twilio.sender import valid_signature
-from smschat.gateways.webhook import Refused, answer, read_form
+from smschat.gateways.webhook import Refused, answer_in_transaction, read_form
 from smschat.messaging import inbound, outbox
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -52,16 +50,12 @@ async def twilio_inbound(request: Request) -> Response:
     except Refused as exc:
         return exc.response()
 
-    def work() -> Response:
-        with session_scope() as session:
-            project = inbound.project_for_inbound(session, form["To"], form["From"])
-            if project is None:
-                raise ProjectNotFound(f"No project sends from {form['To']}.")
-            inbound.receive_sms(session, project, form["From"], form["Body"],
-                                gateway_message_id=form["MessageSid"], gateway="twilio")
+    def work(session) -> Response:
+        inbound.receive_at(session, form["To"], form["From"], form["Body"],
+                           gateway_message_id=form["MessageSid"], gateway="twilio")
         return Response(EMPTY_TWIML, media_type="text/xml")
 
-    return await answer(work)
+    return await answer_in_transaction(work)
 
 
 async def twilio_status(request: Request) -> Response:
@@ -71,14 +65,13 @@ async def twilio_status(request: Request) -> Response:
     except Refused as exc:
         return exc.response()
 
-    def work() -> Response:
+    def work(session) -> Response:
         code = form.get("ErrorCode") or None
-        with session_scope() as session:
-            outbox.apply_status_update(session, form["MessageSid"], form["MessageStatus"],
-                                       error_code=code, error_message=error_text(code))
+        outbox.apply_status_update(session, form["MessageSid"], form["MessageStatus"],
+                                   error_code=code, error_message=error_text(code))
         return PlainTextResponse("ok")
 
-    return await answer(work)
+    return await answer_in_transaction(work)
 
 
 def routes() -> list[Route]:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from smschat.config import Settings
 from smschat.gateways.base import Lookup, OutgoingSms, SendResult
 from smschat.gateways.twilio.check import check_settings
-from smschat.gateways.twilio.errors import TEMPORARY_CODES, error_text
+from smschat.gateways.twilio.errors import TEMPORARY_CODES, error_text, with_advice
 
 
 class TwilioGateway:
@@ -73,7 +73,7 @@ class TwilioGateway:
             retryable = exc.status == 429 or exc.status >= 500 or code in TEMPORARY_CODES
             # The client prefixes Twilio's own words with "Unable to create record: ".
             text = re.sub(r"^Unable to \w+ record: ", "", exc.msg or "") or error_text(code) or f"HTTP {exc.status}"
-            return SendResult.failure(code or str(exc.status), text, retryable=retryable)
+            return SendResult.failure(code or str(exc.status), with_advice(code, text), retryable=retryable)
         except Exception as exc:  # noqa: BLE001 - transport errors are data
             text = f"{type(exc).__name__}: {exc}"
             if never_reached_twilio(exc):
