@@ -250,6 +250,11 @@ class Message(Base):
     # Set the moment a worker hands the message to the gateway: an expired claim without it
     # was never sent and goes back to the queue; with it, the outcome is `unknown`.
     send_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Send later: the time a person chose (NULL for a message sent at once).
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not before this instant (a chosen time, or moved on by quiet hours). Unlike a backoff, a
+    # message waiting for it holds back no message behind it to the same number.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     sent_by: Mapped[WebUser | None] = relationship()
@@ -285,6 +290,8 @@ class ChatSettings(Base):
     read_mode: Mapped[str] = mapped_column(String(20), default="per_user")
     chat_template: Mapped[str] = mapped_column(String(50), default="Default")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "21:00-07:00" (local; may cross midnight): no scheduled or automated SMS then. NULL: off.
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
 
 
 class SettingsChange(Base):
@@ -501,3 +508,7 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The stuck-messages page: one project's outgoing messages by status, oldest first.
+Index("ix_message_project_status", Message.project_id, Message.status, Message.id)
