@@ -23,12 +23,11 @@ from smschat.accounts.actor import Actor
 from smschat.automation.delay import EXPIRED_CODE, HELD_REASON
 from smschat.chat.timefmt import format_timestamp
 from smschat.config import get_settings
-from smschat.errors import MessageNotFound, ValidationError
 from smschat.messaging import outbox
 from smschat.models import Contact, Direction, Message, Project, Status, WebUser, utcnow
 
 RETRIED = "messages_retried"
-TWICE = "Retry may send it twice: confirm that this message did not reach the phone."
+TWICE = "Retry may send it twice"
 LIMIT = 500
 
 # Causes by error code: (reason in plain words, what to do, safe to retry).
@@ -180,11 +179,14 @@ def _record(session: Session, actor: Actor, project_id: int, ids: list[int], now
 
 
 def retry_stuck(session: Session, actor: Actor, project_id: int, message_ids: list[int | str], *,
-                now: datetime | None = None) -> RetryOutcome:
-    """Bulk Retry: only the given messages that are stuck and safe to retry; the rest stay."""
+                confirmed: list[int | str] = (), now: datetime | None = None) -> RetryOutcome:
+    """Retry: of the given messages, those stuck and safe to retry, and the `unknown` ones among
+    `confirmed` (a person said, one message at a time, that it did not reach the phone). Every
+    other id -- unsafe, no longer stuck, another project's -- is left as it is."""
     require(session, actor, project_id, Action.RETRY_STUCK)
     now = now or utcnow()
-    ids = sorted({int(i) for i in message_ids if str(i).isdigit()})
+    ids = _ids(message_ids)
+    sure = set(_ids(confirmed))
     found = {
         m.id: m for m in session.scalars(
             select(Message).where(Message.id.in_(ids), *_stuck_where(project_id, now)).with_for_update()
@@ -193,30 +195,16 @@ def retry_stuck(session: Session, actor: Actor, project_id: int, message_ids: li
     retried = []
     for mid in ids:
         message = found.get(mid)
-        if message is not None and explain(message, now)[2] == "bulk":
+        if message is None:
+            continue
+        retry = explain(message, now)[2]
+        if retry == "bulk" or (retry == "confirm" and mid in sure):
             _requeue(session, message, now)
             retried.append(mid)
     if retried:
-        _record(session, actor, project_id, retried, now, bulk=True)
+        _record(session, actor, project_id, retried, now, confirmed_unknown=sorted(sure & set(retried)))
     return RetryOutcome(retried, [i for i in ids if i not in retried])
 
 
-def retry_unknown(session: Session, actor: Actor, project_id: int, message_id: int | str, *, confirmed: bool = False,
-                  now: datetime | None = None) -> str:
-    """Retry one `unknown` message, only once a person confirms it may arrive twice."""
-    require(session, actor, project_id, Action.RETRY_STUCK)
-    now = now or utcnow()
-    try:
-        mid = int(message_id)
-    except (TypeError, ValueError):
-        raise MessageNotFound("No such message in this project.") from None
-    message = session.get(Message, mid, with_for_update=True, populate_existing=True)
-    if message is None or message.project_id != project_id:
-        raise MessageNotFound("No such message in this project.")
-    if message.status != Status.UNKNOWN.value:
-        raise ValidationError("This message is no longer unknown; the list shows what it is now.")
-    if not confirmed:
-        raise ValidationError(TWICE)
-    outbox.retry(session, project_id, mid)
-    _record(session, actor, project_id, [mid], now, confirmed_unknown=True)
-    return "Retried; it may reach the phone twice."
+def _ids(values) -> list[int]:
+    return sorted({int(v) for v in values if str(v).strip().isdigit()})
