@@ -5,6 +5,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_later import send_later
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
@@ -161,6 +162,7 @@ if send_col.button("Send", type="primary", key=f"send_{contact_id}") and act(
         chat.send, me.project_id, contact_id, st.session_state[BODY], rerun=False):
     st.session_state[f"sent_{contact_id}"] = True  # clears the box; an error keeps the text
     st.rerun()
+send_later(me, contact_id, win)  # Send later beside the composer, and the scheduled messages (pages/_chat_later.py)
 if unread_col.button("Mark as unread", key=f"unread_{contact_id}"):
     act(chat.mark_unread, me.project_id, contact_id, rerun=False)
     # Leave the window, or its next refresh would read the conversation again.
