@@ -77,15 +77,16 @@ def age_words(delta: timedelta) -> str:
 
 
 def _stuck_where(project_id: int, now: datetime):
+    """Conditions on Message: one range of the (project, status, id) index per listed status,
+    so the millions of delivered and received messages are never read."""
     cutoff = now - timedelta(minutes=get_settings().stuck_after_minutes)
-    waiting = and_(
-        Message.status == Status.QUEUED.value,
-        func.coalesce(Message.not_before, Message.created_at) < cutoff,
+    overdue = or_(
+        and_(Message.status == Status.QUEUED.value, func.coalesce(Message.not_before, Message.created_at) < cutoff),
+        and_(Message.status == Status.SENDING.value, func.coalesce(Message.status_at, Message.created_at) < cutoff),
+        Message.status.in_(outbox.RETRYABLE_STATES),
     )
-    claimed = and_(Message.status == Status.SENDING.value, func.coalesce(Message.status_at, Message.created_at) < cutoff)
-    finished_badly = Message.status.in_(outbox.RETRYABLE_STATES)
-    return (Message.project_id == project_id, Message.direction == Direction.OUT.value,
-            or_(finished_badly, waiting, claimed))
+    return (Message.project_id == project_id, Message.status.in_((*outbox.RETRYABLE_STATES, *outbox.PENDING)),
+            Message.direction == Direction.OUT.value, overdue)
 
 
 def explain(message: Message, now: datetime) -> tuple[str, str, str]:
