@@ -49,7 +49,7 @@ def test_a_scheduled_message_waits_for_its_time_then_the_worker_sends_it(session
     # In the thread: a queued message whose status line says when it goes.
     [line] = chat.get_history(session, project.id, marie.id, now=clock.now())
     assert (line.sender, line.status, line.error) == ("Amy", "queued", "Scheduled for 05:00pm 12/03/26.")
-    [waiting] = later.scheduled_messages(session, Actor.web(agent.id), project.id, marie.id)
+    [waiting] = later.scheduled_messages(session, Actor.web(agent.id), project.id, marie.id, now=clock.now())
     assert waiting.when == "scheduled for 05:00pm 12/03/26" and waiting.local_time == time(17, 0)
 
     clock.advance(7 * 3600 - 60)  # 04:59pm
@@ -58,7 +58,7 @@ def test_a_scheduled_message_waits_for_its_time_then_the_worker_sends_it(session
     assert _run(db_url, clock) == 1
     sent = _get(session, done.message_id)
     assert (sent.status, sent.error_message, sent.sent_at) == ("delivered", None, utc(2026, 12, 3, 22, 0))
-    assert later.scheduled_messages(session, Actor.web(agent.id), project.id, marie.id) == []
+    assert later.scheduled_messages(session, Actor.web(agent.id), project.id, marie.id, now=clock.now()) == []
 
 
 def test_a_message_waiting_for_its_time_holds_back_nothing_sent_after_it(session, db_url, project, agent, marie):

@@ -329,16 +329,20 @@ def _forget_activity(session: Session, contact_id: int | None, message_id: int) 
     )
 
 
-def scheduled_messages(session: Session, actor: Actor, project_id: int, contact_id: int | str) -> list[ScheduledLine]:
-    """This conversation's messages waiting for their time, soonest first (with Cancel and Edit)."""
+def scheduled_messages(session: Session, actor: Actor, project_id: int, contact_id: int | str,
+                       *, now: datetime | None = None) -> list[ScheduledLine]:
+    """This conversation's messages waiting for their time, soonest first (with Cancel and Edit).
+    Once due -- or retried after a failure -- a message is no longer listed here."""
     require(session, actor, project_id, Action.CHAT)
+    now = now or utcnow()
     contact = get_contact(session, project_id, contact_id)
     tz = get_project(session, project_id).time_zone
     rows = session.execute(
         select(Message, WebUser)
         .outerjoin(WebUser, WebUser.id == Message.sent_by_id)
         .where(Message.project_id == project_id, Message.contact_id == contact.id,
-               Message.scheduled_for.is_not(None), Message.status == Status.QUEUED.value)
+               Message.scheduled_for.is_not(None), Message.status == Status.QUEUED.value,
+               Message.not_before > now)
         .order_by(Message.scheduled_for, Message.id)
     )
     lines = []
