@@ -510,5 +510,7 @@ class Broadcast(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-# The stuck-messages page: one project's outgoing messages by status, oldest first.
-Index("ix_message_project_status", Message.project_id, Message.status, Message.id)
+# The stuck-messages page: one project's messages that did not get through, oldest first.
+UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown')"
+Index("ix_message_undelivered", Message.project_id, Message.id,
+      sqlite_where=text(UNDELIVERED), postgresql_where=text(UNDELIVERED))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from smschat.accounts import audit
@@ -24,7 +24,7 @@ from smschat.automation.delay import EXPIRED_CODE, HELD_REASON
 from smschat.chat.timefmt import format_timestamp
 from smschat.config import get_settings
 from smschat.messaging import outbox
-from smschat.models import Contact, Direction, Message, Project, Status, WebUser, utcnow
+from smschat.models import UNDELIVERED, Contact, Direction, Message, Project, Status, WebUser, utcnow
 
 RETRIED = "messages_retried"
 TWICE = "Retry may send it twice"
@@ -76,17 +76,18 @@ def age_words(delta: timedelta) -> str:
     return f"{hours} h {mins} min" if hours else f"{mins} min"
 
 
-def _stuck_where(project_id: int, now: datetime):
-    """Conditions on Message: one range of the (project, status, id) index per listed status,
-    so the millions of delivered and received messages are never read."""
+def _stuck_queries(project_id: int, now: datetime, *columns):
+    """Two selects: what did not get through (a partial index, the same words as its predicate),
+    and what waits too long (the outbox index, by status). Millions of delivered and received
+    messages are never read."""
     cutoff = now - timedelta(minutes=get_settings().stuck_after_minutes)
+    mine = (Message.project_id == project_id, Message.direction == Direction.OUT.value)
     overdue = or_(
         and_(Message.status == Status.QUEUED.value, func.coalesce(Message.not_before, Message.created_at) < cutoff),
         and_(Message.status == Status.SENDING.value, func.coalesce(Message.status_at, Message.created_at) < cutoff),
-        Message.status.in_(outbox.RETRYABLE_STATES),
     )
-    return (Message.project_id == project_id, Message.status.in_((*outbox.RETRYABLE_STATES, *outbox.PENDING)),
-            Message.direction == Direction.OUT.value, overdue)
+    return (select(*columns).where(text(UNDELIVERED), *mine),
+            select(*columns).where(Message.status.in_(outbox.PENDING), overdue, *mine))
 
 
 def explain(message: Message, now: datetime) -> tuple[str, str, str]:
@@ -136,18 +137,20 @@ def stuck_messages(session: Session, actor: Actor, project_id: int, *, now: date
     require(session, actor, project_id, Action.RETRY_STUCK)
     now = now or utcnow()
     tz = session.get(Project, project_id).time_zone
-    rows = session.execute(
-        select(Message, Contact).outerjoin(Contact, Contact.id == Message.contact_id)
-        .where(*_stuck_where(project_id, now)).order_by(Message.id).limit(max(1, min(limit, 5000)))
-    )
-    return [_row(m, c, tz, now) for m, c in rows]
+    limit = max(1, min(limit, 5000))
+    found = []
+    for query in _stuck_queries(project_id, now, Message, Contact):
+        found += session.execute(query.outerjoin(Contact, Contact.id == Message.contact_id)
+                                 .order_by(Message.id).limit(limit)).all()
+    found.sort(key=lambda row: row[0].id)
+    return [_row(m, c, tz, now) for m, c in found[:limit]]
 
 
 def stuck_count(session: Session, actor: Actor, project_id: int, *, now: datetime | None = None) -> int:
     """How many messages the Stuck messages page lists (the Contacts page links to it)."""
     require(session, actor, project_id, Action.RETRY_STUCK)
-    return int(session.scalar(
-        select(func.count()).select_from(Message).where(*_stuck_where(project_id, now or utcnow()))) or 0)
+    return sum(int(session.scalar(query) or 0)
+               for query in _stuck_queries(project_id, now or utcnow(), func.count(Message.id)))
 
 
 @dataclass(frozen=True)
@@ -189,10 +192,9 @@ def retry_stuck(session: Session, actor: Actor, project_id: int, message_ids: li
     ids = _ids(message_ids)
     sure = set(_ids(confirmed))
     found = {
-        m.id: m for m in session.scalars(
-            select(Message).where(Message.id.in_(ids), *_stuck_where(project_id, now)).with_for_update()
-        )
-    } if ids else {}
+        m.id: m for query in _stuck_queries(project_id, now, Message) if ids
+        for m in session.scalars(query.where(Message.id.in_(ids)).with_for_update())
+    }
     retried = []
     for mid in ids:
         message = found.get(mid)
