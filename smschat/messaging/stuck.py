@@ -86,8 +86,10 @@ def _stuck_queries(project_id: int, now: datetime, *columns):
         and_(Message.status == Status.QUEUED.value, func.coalesce(Message.not_before, Message.created_at) < cutoff),
         and_(Message.status == Status.SENDING.value, func.coalesce(Message.status_at, Message.created_at) < cutoff),
     )
+    # `project_id + 0`: read the few pending rows by status, not the whole project by project id.
     return (select(*columns).where(text(UNDELIVERED), *mine),
-            select(*columns).where(Message.status.in_(outbox.PENDING), overdue, *mine))
+            select(*columns).where(Message.status.in_(outbox.PENDING), overdue, Message.project_id + 0 == project_id,
+                                   Message.direction == Direction.OUT.value))
 
 
 def explain(message: Message, now: datetime) -> tuple[str, str, str]:
