@@ -33,6 +33,7 @@ PAGES = {
     "keywords": st.Page("pages/keywords.py", title="Keywords", icon="🔑"),
     "surveys": st.Page("pages/surveys.py", title="Surveys", icon="📝"),
     "settings": st.Page("pages/settings.py", title="Settings", icon="⚙️"),
+    "stuck": st.Page("pages/stuck.py", title="Stuck messages", icon="🚧"),
 }
 # The action each page needs (smschat.access): the navigation shows a role only its pages;
 # the services check again on every call.
@@ -51,6 +52,7 @@ PAGE_ACTIONS = {
     "keywords": Action.MANAGE_AUTOMATION,
     "surveys": Action.MANAGE_AUTOMATION,
     "settings": Action.CHANGE_SETTINGS,
+    "stuck": Action.RETRY_STUCK,
 }
 if not simulator.available():
     # The simulator writes inbound messages no phone sent: only with the loopback gateway.

@@ -13,6 +13,7 @@ from html import escape
 import streamlit as st
 
 from pages._chat_facts import show_number_facts
+from pages._chat_later import send_later
 from pages._chat_search import show_found_message
 from pages._chat_transcript import transcript_download
 from pages._scripts import BLINK_SCRIPT, CHAT_WINDOW_SCRIPT, COUNTER_SCRIPT
@@ -196,7 +197,6 @@ with st.container(key="composer"):
             "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
     send_col, tools_col, unread_col = st.columns([1, 4, 1.4], vertical_alignment="center")
     sent = send_col.button("Send", type="primary", key=f"send_{contact_id}")
-    # Tools beside the composer go in tools_col (one call each).
     if sent and act(chat.send, me.project_id, contact_id, st.session_state[BODY], where=errors, rerun=False):
         st.session_state[f"sent_{contact_id}"] = True  # clears the box; an error keeps the text
         st.rerun()
@@ -205,6 +205,8 @@ with st.container(key="composer"):
         # Leave the window, or its next refresh would read the conversation again.
         st.session_state.pop(WIN, None)
         st.switch_page("pages/contacts.py")
+    with tools_col:  # tools beside the composer (one call each)
+        send_later(me, contact_id, win)  # Send later, and the scheduled messages (pages/_chat_later.py)
 
 # The tab title blinks while this window is in the background; the live character counter;
 # the pane, Enter to send and the draft (pages/_scripts.py: fixed texts, allowed by hash).

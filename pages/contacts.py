@@ -9,6 +9,7 @@ from pages._shared import notice, read, viewer
 from smschat.accounts import access
 from smschat.accounts.access import Action
 from smschat.chat.timefmt import format_timestamp
+from smschat.messaging import stuck
 from smschat.people import contacts, number_facts
 
 PAGE_SIZES = [10, 25, 50, 100]
@@ -28,6 +29,9 @@ if access.allowed(me.role, Action.VIEW_LOG):
     c2.markdown("[See them in the Message log](message_log?day=today&direction=in)")
     c3.markdown("[See them in the Message log](message_log?day=today&direction=out)")
     c4.markdown("[See them in the Message log](message_log?day=today&status=failed,undelivered)")
+if access.allowed(me.role, Action.RETRY_STUCK) and (n_stuck := read(stuck.stuck_count, me.project_id)):
+    c4.metric("Stuck messages", n_stuck)
+    c4.markdown("[See them on Stuck messages](stuck)")  # a static link, like those above
 if st.query_params.get("unread") == "1":
     st.session_state["contacts_unread"] = True
 c1.checkbox("Show only unread", key="contacts_unread")

@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     chat_refresh_seconds: float = Field(default=3.0, gt=0)
     # Where the dashboard prepares export files before the browser downloads them.
     exports_dir: str = "data/exports"
+    # A queued or sending message older than this is listed on the Stuck messages page.
+    stuck_after_minutes: int = Field(default=15, ge=1)
 
     twilio_account_sid: str | None = Field(
         default=None, validation_alias=AliasChoices("TWILIO_ACCOUNT_SID")

@@ -260,6 +260,11 @@ class Message(Base):
     sender: Mapped[str | None] = mapped_column(String(64))
     # When the lookup of an `unknown` send settled (found, or no record after the grace period).
     reconciled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Send later: the time a person chose (NULL for a message sent at once).
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not before this instant (a chosen time, or moved on by quiet hours). Unlike a backoff, a
+    # message waiting for it holds back no message behind it to the same number.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     sent_by: Mapped[WebUser | None] = relationship()
@@ -295,6 +300,8 @@ class ChatSettings(Base):
     read_mode: Mapped[str] = mapped_column(String(20), default="per_user")
     chat_template: Mapped[str] = mapped_column(String(50), default="Default")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "21:00-07:00" (local; may cross midnight): no scheduled or automated SMS then. NULL: off.
+    quiet_hours: Mapped[str | None] = mapped_column(String(11))
 
 
 class SettingsChange(Base):
@@ -532,3 +539,9 @@ class NumberEvent(Base):
     message_id: Mapped[int | None] = mapped_column(ForeignKey("message.id", ondelete="SET NULL"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# The stuck-messages page: one project's messages that did not get through, oldest first.
+UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown')"
+Index("ix_message_undelivered", Message.project_id, Message.id,
+      sqlite_where=text(UNDELIVERED), postgresql_where=text(UNDELIVERED))

@@ -10,7 +10,8 @@ EXPECTED = {
     Role.AGENT: {Action.VIEW_CONTACTS, Action.CHAT, Action.SIMULATE},
     Role.ANALYST: {Action.VIEW_CONTACTS, Action.VIEW_LOG, Action.EXPORT},
     Role.SUPERVISOR: {Action.VIEW_CONTACTS, Action.CHAT, Action.SIMULATE, Action.VIEW_LOG, Action.EXPORT,
-                      Action.CHANGE_SETTINGS, Action.MANAGE_CONTACTS, Action.MANAGE_AUTOMATION},
+                      Action.CHANGE_SETTINGS, Action.MANAGE_CONTACTS, Action.MANAGE_AUTOMATION}
+    | {Action.RETRY_STUCK},
     Role.ADMIN: set(Action),
 }
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import consent, exports, messagelog, transcript
 from smschat.log.messagelog import LogFilter
-from smschat.messaging import simulator
+from smschat.messaging import later, simulator, stuck
 from smschat.models import (
     Direction,
     Membership,
@@ -77,6 +77,7 @@ class Objects:
     reminder: int = 0
     broadcast: int = 0
     keyword: int = 0
+    scheduled: int = 0  # a chat message scheduled for later (send later)
 
 
 @dataclass
@@ -200,7 +201,19 @@ ENTRIES = [
     Entry(number_facts.number_status, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
     Entry(number_facts.allow_again, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
     Entry(consent.consent_csv, Action.EXPORT, lambda w, pid, o: (pid,)),
+    # Send later (Chat page)
+    Entry(later.schedule_message, Action.CHAT, lambda w, pid, o: (pid, o.contact, "hi", TOMORROW, time(9, 0)),
+          object=True),
+    Entry(later.edit_scheduled, Action.CHAT, lambda w, pid, o: (pid, o.scheduled, "hi", TOMORROW, time(9, 0)),
+          object=True),
+    Entry(later.cancel_scheduled, Action.CHAT, lambda w, pid, o: (pid, o.scheduled), object=True),
+    Entry(later.scheduled_messages, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    # Stuck messages page
+    Entry(stuck.stuck_messages, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
+    Entry(stuck.stuck_count, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
+    Entry(stuck.retry_stuck, Action.RETRY_STUCK, lambda w, pid, o: (pid, [o.message], )),
 ]
+TOMORROW = (utcnow() + timedelta(days=2)).date()
 
 
 def own_contact(w: World, pid: int) -> int:
@@ -240,8 +253,14 @@ def _project_objects(session, project, tag: str, phone: str, worker_phone: str, 
     broadcast = broadcasts.create_broadcast(session, setup, project.id, f"News {tag}", "Clinic closed Friday",
                                             {"kind": "mobile_workers"}, send_at=utcnow() + timedelta(days=2))
     keyword = keywords.create_keyword(session, setup, project.id, f"CHECK{tag.upper()}", "Thanks")
+    later_on = utcnow() + timedelta(days=1)
+    scheduled = Message(project_id=project.id, contact_id=contact.id, phone_number=phone, direction=Direction.OUT.value,
+                        body="see you", status=Status.QUEUED.value, workflow=Workflow.CHAT.value,
+                        scheduled_for=later_on, not_before=later_on, next_attempt_at=later_on)
+    session.add(scheduled)
+    session.flush()
     return Objects(contact.id, worker.id, message.id, phone, member.username, unknown,
-                   survey.id, reminder.id, broadcast.id, keyword.id)
+                   survey.id, reminder.id, broadcast.id, keyword.id, scheduled.id)
 
 
 @pytest.fixture
@@ -271,7 +290,8 @@ def world(session) -> World:
         "own": _project_objects(session, own, "own", "+17033996500", "+17035550101", "+14155550100"),
         "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
         "missing": Objects(contact=987654, worker=987655, message=987656, number="+16175550199", username="nobody",
-                           unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660),
+                           unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660,
+                           scheduled=987661),
     }
     session.commit()
     return World(own.id, other.id, role_users, objects, site_admin.id)
@@ -349,7 +369,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
                reminders, broadcasts, keywords, surveys, groups, search,
                transcript,
-               number_facts, consent]
+               number_facts, consent,
+               later, stuck]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
@@ -362,7 +383,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
 
 # What belongs to one web user: the operator passes the check, then is told it has no web user.
-NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send}
+NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send, later.schedule_message}
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

@@ -27,11 +27,13 @@ class Action(enum.StrEnum):
     MANAGE_USERS = "manage web users"
     VIEW_AUDIT = "view the audit trail"
     MANAGE_PROJECTS = "manage projects and sender numbers"
+    RETRY_STUCK = "retry stuck messages"
 
 
 _AGENT = {Action.VIEW_CONTACTS, Action.CHAT, Action.SIMULATE}
 _ANALYST = {Action.VIEW_CONTACTS, Action.VIEW_LOG, Action.EXPORT}
 _SUPERVISOR = _AGENT | _ANALYST | {Action.CHANGE_SETTINGS, Action.MANAGE_CONTACTS, Action.MANAGE_AUTOMATION}
+_SUPERVISOR |= {Action.RETRY_STUCK}
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.AGENT: frozenset(_AGENT),

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from smschat.automation import broadcasts, delay, reminders, surveys
 from smschat.clock import SYSTEM, Clock
 from smschat.db import session_scope
+from smschat.messaging import later
 from smschat.models import Broadcast, Reminder, SurveySession, utcnow
 
 log = logging.getLogger("smschat.automation")
@@ -26,6 +27,7 @@ def run_due(session: Session, now: datetime | None = None) -> dict[str, int]:
     }
     # Last: it also sees the messages the reminders and broadcasts above just queued.
     done.update(delay.apply(session, now))
+    done.update(later.hold_for_quiet_hours(session, now))  # before this round's claim
     return done
 
 
@@ -37,7 +39,8 @@ def has_work(session: Session, now: datetime) -> bool:
                                    | (Broadcast.status == broadcasts.SENDING)),
         select(SurveySession.id).where(SurveySession.status == surveys.OPEN, SurveySession.expires_at <= now),
     )
-    return any(session.scalar(q.limit(1)) is not None for q in checks) or delay.has_work(session, now)
+    return (any(session.scalar(q.limit(1)) is not None for q in checks) or delay.has_work(session, now)
+            or later.quiet_hours_have_work(session, now))
 
 
 def run_round(url: str | None = None, *, clock: Clock = SYSTEM) -> dict[str, int]:

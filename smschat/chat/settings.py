@@ -31,6 +31,7 @@ from smschat.chat.reads import READ_MODES
 from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_template
 from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.errors import ValidationError
+from smschat.messaging.later import normalize_quiet_hours
 from smschat.models import SettingsChange, WebUser, utcnow
 
 DAY_LABELS = {"every": "Every day", **{d: d.capitalize() for d in DAYS}}
@@ -162,6 +163,10 @@ def _rate(value: Any) -> float:
     return rate
 
 
+def _quiet_hours(value: Any) -> str:
+    return normalize_quiet_hours(value) or ""  # "" is off
+
+
 # --- how a stored value (text, as in the audit trail) is worded; None is "not set" ---
 
 
@@ -184,6 +189,10 @@ def _delay_words(stored: str | None) -> str:
         return describe_delay(json.loads(stored))
     except (ValueError, TypeError):
         return stored
+
+
+def _quiet_words(stored: str | None) -> str:
+    return stored or "Off"
 
 
 # Widget kinds the page draws: text, long_text, number, choice (from `choices`), and two of
@@ -257,6 +266,9 @@ SETTINGS: dict[str, Setting] = {
                 "The answer to HELP.", widget="long_text"),
         Setting("rate_limit", "Rate limit (segments per second, per sender)", 1.0, _rate, "project",
                 "How fast one sender number may send.", widget="number", options={"step": 0.5, "format": "%.2f"}),
+        Setting("quiet_hours", "Quiet hours", "", _quiet_hours, "chat",
+                "No scheduled or automated SMS in this local window, e.g. 21:00-07:00 (empty: none). "
+                "Chat typed live is sent at once.", words=_quiet_words, options={"placeholder": "21:00-07:00"}),
     )
 }
 CHAT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "chat"]

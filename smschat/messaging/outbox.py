@@ -123,6 +123,7 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
             Message.status == Status.QUEUED.value,
             Message.direction == Direction.OUT.value,
             (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+            (Message.not_before.is_(None)) | (Message.not_before <= now),
             ~exists().where(
                 and_(
                     earlier.project_id == Message.project_id,
@@ -130,6 +131,8 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
                     earlier.direction == Direction.OUT.value,
                     earlier.id < Message.id,
                     earlier.status.in_(PENDING),
+                    # One waiting for its time (send later, quiet hours) holds nobody back.
+                    (earlier.not_before.is_(None)) | (earlier.not_before <= now),
                 )
             ),
         )
