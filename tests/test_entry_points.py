@@ -44,7 +44,7 @@ from smschat.accounts.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.accounts.actor import OPERATOR, Actor
 from smschat.accounts.auth import hash_password
 from smschat.automation import broadcasts, groups, keywords, reminders, surveys
-from smschat.chat import settings
+from smschat.chat import inbox, notes, quickreplies, settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import exports, messagelog
@@ -77,6 +77,7 @@ class Objects:
     reminder: int = 0
     broadcast: int = 0
     keyword: int = 0
+    quick_reply: int = 0
 
 
 @dataclass
@@ -188,6 +189,19 @@ ENTRIES = [
     Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
     Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
     Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+    # Waiting replies page, the chat header, the Contacts list
+    Entry(inbox.list_waiting, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(inbox.assignable_users, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(inbox.assignee, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(inbox.assignees, Action.VIEW_CONTACTS, lambda w, pid, o: (pid, [o.contact])),
+    Entry(inbox.assign, Action.CHAT, lambda w, pid, o: (pid, o.contact, o.username), object=True),
+    Entry(inbox.assign_to_me, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    # Quick replies (Settings page, the chat's picker) and notes
+    Entry(quickreplies.list_quick_replies, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(quickreplies.save_quick_reply, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, "Hi", "Hello {first_name}")),
+    Entry(quickreplies.delete_quick_reply, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, o.quick_reply), object=True),
+    Entry(quickreplies.filled_quick_reply, Action.CHAT, lambda w, pid, o: (pid, o.quick_reply, o.contact), object=True),
+    Entry(notes.add_note, Action.CHAT, lambda w, pid, o: (pid, o.contact, "Call back Monday"), object=True),
 ]
 
 SENDERS = {"own": "+15005550006", "other": "+15005550007"}
@@ -224,8 +238,9 @@ def _project_objects(session, project, tag: str, phone: str, worker_phone: str, 
     broadcast = broadcasts.create_broadcast(session, setup, project.id, f"News {tag}", "Clinic closed Friday",
                                             {"kind": "mobile_workers"}, send_at=utcnow() + timedelta(days=2))
     keyword = keywords.create_keyword(session, setup, project.id, f"CHECK{tag.upper()}", "Thanks")
+    quick_reply = quickreplies.save_quick_reply(session, setup, project.id, f"Hello {tag}", "Hello {name}")
     return Objects(contact.id, worker.id, message.id, phone, member.username, unknown,
-                   survey.id, reminder.id, broadcast.id, keyword.id)
+                   survey.id, reminder.id, broadcast.id, keyword.id, quick_reply.id)
 
 
 @pytest.fixture
@@ -255,7 +270,8 @@ def world(session) -> World:
         "own": _project_objects(session, own, "own", "+17033996500", "+17035550101", "+14155550100"),
         "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
         "missing": Objects(contact=987654, worker=987655, message=987656, number="+16175550199", username="nobody",
-                           unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660),
+                           unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660,
+                           quick_reply=987661),
     }
     session.commit()
     return World(own.id, other.id, role_users, objects, site_admin.id)
@@ -331,7 +347,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
     listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
-               reminders, broadcasts, keywords, surveys, groups]
+               reminders, broadcasts, keywords, surveys, groups, inbox, quickreplies, notes]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
@@ -344,7 +360,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
 
 # What belongs to one web user: the operator passes the check, then is told it has no web user.
-NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send}
+NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send, inbox.assign_to_me, notes.add_note}
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

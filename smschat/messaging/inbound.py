@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from smschat.accounts.projects import project_for_number
 from smschat.automation import keywords
+from smschat.chat import inbox
 from smschat.errors import ValidationError
 from smschat.messaging import optout
 from smschat.messaging.segments import count_segments
@@ -84,6 +85,7 @@ def receive_sms(
         return InboundResult(existing, duplicate=True)
     if contact is not None:
         note_message(session, message)
+        inbox.track(session, message)
     if optout.handle(session, project, contact, message):
         return InboundResult(message)
     if contact is not None:
