@@ -21,6 +21,7 @@ st.set_page_config(page_title="smschat", page_icon="💬", layout="wide")
 PAGES = {
     "contacts": st.Page("pages/contacts.py", title="Contacts", icon="👥", default=True),
     "chat": st.Page("pages/chat.py", title="Chat", icon="💬"),
+    "inbox": st.Page("pages/inbox.py", title="Waiting replies", icon="📥"),
     "simulator": st.Page("pages/simulator.py", title="Phone simulator", icon="📱"),
     "unknown_senders": st.Page("pages/unknown_senders.py", title="Unknown senders", icon="❔"),
     "manage_contacts": st.Page("pages/manage_contacts.py", title="Add contacts", icon="➕"),
@@ -38,6 +39,7 @@ PAGES = {
 PAGE_ACTIONS = {
     "contacts": Action.VIEW_CONTACTS,
     "chat": Action.CHAT,
+    "inbox": Action.CHAT,
     "simulator": Action.SIMULATE,
     "unknown_senders": Action.VIEW_CONTACTS,
     "manage_contacts": Action.MANAGE_CONTACTS,

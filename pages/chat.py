@@ -5,6 +5,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_inbox import assignee_line, composer_tools
 from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
@@ -45,6 +46,7 @@ template = get_template(opened.template)
 opened_at, unread_after = opened.opened_at, opened.unread_after
 st.set_page_config(page_title=title)
 plain_heading(title)
+assignee_line(me, contact_id)
 if opened.opted_out:
     st.warning("This number replied STOP: nothing can be sent to it until it replies START.",
                icon="⛔")
@@ -149,6 +151,7 @@ window()
 st.html(BLINK_SCRIPT, unsafe_allow_javascript=True)
 
 BODY = f"body_{contact_id}"
+composer_tools(me, contact_id)
 if st.session_state.pop(f"sent_{contact_id}", False):
     st.session_state[BODY] = ""  # cleared only after a successful send: an error keeps the text
 st.text_area("Message", key=BODY, placeholder="Type a message", height=90)
