@@ -13,7 +13,7 @@ def assignee_line(me, contact_id: int) -> None:
     """Under the chat title: the assignee, Assign to me, and the way to the waiting replies."""
     who = read(inbox.assignee, me.project_id, contact_id)
     text = f"Assigned to {who.name}" if who else "Unassigned"
-    left, right = st.columns([5, 1])
+    left, right = st.columns([5, 1], vertical_alignment="center")
     left.html(f"<div class='smschat-assignee' data-assignee='{escape(who.username) if who else ''}'>"
               f"{escape(text)} · <a href='inbox' target='_self'>Waiting replies</a></div>")
     if (who is None or who.username != me.username) and right.button("Assign to me", key=f"assign_me_{contact_id}"):
@@ -39,10 +39,11 @@ def _note(me, contact_id: int) -> None:
 def composer_tools(me, contact_id: int) -> None:
     """Beside the message box: insert a quick reply; keep the text as a note instead of sending it."""
     replies = read(quickreplies.list_quick_replies, me.project_id)
-    pick, note = st.columns([4, 1])
+    pick, note = st.columns([4, 1], vertical_alignment="bottom")
     if replies:
         titles = {r.id: r.title for r in replies}
-        pick.selectbox("Quick reply", [None, *titles], format_func=lambda i: "Insert a quick reply…" if i is None
-                       else titles[i], key=f"quick_{contact_id}", on_change=_insert, args=(me, contact_id))
+        pick.selectbox("Quick reply", list(titles), format_func=titles.__getitem__, index=None,
+                       placeholder="Insert a quick reply…", key=f"quick_{contact_id}", on_change=_insert,
+                       args=(me, contact_id))
     note.button("Add as note", key=f"note_{contact_id}", on_click=_note, args=(me, contact_id),
                 help="A note for staff only: shown in the thread, never sent to the contact.")

@@ -25,7 +25,7 @@ cursors = st.session_state["inbox_cursors"]
 
 STYLE = (
     "<style>.smschat-waiting .name{font-weight:600}.smschat-waiting .wait{color:#b45309;margin-left:.5em}"
-    ".smschat-waiting .who{color:#666;margin-left:.5em;font-size:.9em}"
+    ".smschat-waiting .who{color:#666;margin-left:.5em;font-size:.9em;white-space:nowrap}"
     ".smschat-waiting .last{white-space:pre-wrap;word-break:break-word;color:#333;margin-top:.2em}"
     ".smschat-waiting .dot{display:inline-block;width:.55em;height:.55em;border-radius:50%;background:#1a73e8;"
     "margin-right:.35em;vertical-align:middle}</style>"
@@ -43,18 +43,17 @@ def _row_html(row) -> str:
     )
 
 
-def _actions(row, where) -> None:
-    mine, other = where.columns(2)
+def _actions(row, text, mine, other, to) -> None:
     if row.assignee != me.username and mine.button("Assign to me", key=f"mine_{row.contact_id}"):
-        act(inbox.assign_to_me, me.project_id, row.contact_id, expected=row.assignee, where=where,
+        act(inbox.assign_to_me, me.project_id, row.contact_id, expected=row.assignee, where=text,
             flash=f"Assigned {row.name} to you.")
     if row.assignee and other.button("Unassign", key=f"unassign_{row.contact_id}"):
-        act(inbox.assign, me.project_id, row.contact_id, None, expected=row.assignee, where=where,
+        act(inbox.assign, me.project_id, row.contact_id, None, expected=row.assignee, where=text,
             flash=f"{row.name} is unassigned.")
-    with where.popover("Assign to…"):
+    with to.popover("Assign to…"):
         choice = st.selectbox("Web user", list(staff), format_func=staff.__getitem__, key=f"to_{row.contact_id}")
         if st.button("Assign", key=f"assign_{row.contact_id}"):
-            act(inbox.assign, me.project_id, row.contact_id, choice, expected=row.assignee, where=where,
+            act(inbox.assign, me.project_id, row.contact_id, choice, expected=row.assignee, where=text,
                 flash=f"Assigned {row.name} to {staff.get(choice, choice)}.")
 
 
@@ -69,9 +68,9 @@ def waiting() -> None:
         st.info("Nothing is waiting for a reply." if len(cursors) == 1 else "No more on this page.")
     for row in page.rows:
         with st.container(border=True, key=f"waiting_{row.contact_id}"):
-            text, buttons = st.columns([3, 2])
+            text, mine, other, to = st.columns([6, 2, 2, 2], vertical_alignment="center")
             text.html(_row_html(row))
-            _actions(row, buttons)
+            _actions(row, text, mine, other, to)
     back, more = st.columns([1, 1])
     if len(cursors) > 1 and back.button("First page", key="inbox_first"):
         cursors[:] = [None]
