@@ -97,11 +97,14 @@ def generate(url: str, *, contacts: int, messages: int, users: int = 5, seed: in
     now = datetime.now(UTC)
     contact_ids = list(range(first_id, first_id + contacts))
 
+    # COPY takes JSON as text; SQLite's insert() encodes a value itself (a text would be stored as a JSON string).
+    no_properties = {} if is_sqlite(engine) else "{}"
+
     def contact_rows():
         for i, cid in enumerate(contact_ids):
             worker = i % 3 == 0
             yield (cid, pid, "mobile_worker" if worker else "case", f"Contact {i:06d} {rng.choice('ABCDEFGH')}",
-                   f"user{i}" if worker else None, None, "{}", now)
+                   f"user{i}" if worker else None, None, no_properties, now)
 
     _copy_rows(url, "contact", ["id", "project_id", "kind", "name", "username", "first_name", "case_properties", "created_at"],
                contact_rows())

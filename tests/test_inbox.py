@@ -282,3 +282,15 @@ def test_a_note_needs_text_and_a_web_user(session, project, agent, marie):
 
     with pytest.raises(NeedsWebUser):
         notes.add_note(session, OPERATOR, project.id, marie.id, "x")
+
+
+def test_unread_read_by_anyone(session, project, agent, sam, marie):
+    from smschat.accounts.projects import get_chat_settings
+
+    get_chat_settings(session, project.id).read_mode = "by_anyone"
+    msg = inbound.receive_sms(session, project, "+17033996500", "hi").message
+    session.commit()
+    assert _waiting(session, agent, project).rows[0].unread
+    chat.read_up_to(session, Actor.web(sam.id), project.id, marie.id, msg.id)
+    session.commit()
+    assert not _waiting(session, agent, project).rows[0].unread

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import and_, case, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from smschat.accounts import audit
@@ -22,7 +22,18 @@ from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_chat_settings
 from smschat.chat import reads
 from smschat.errors import AlreadyAssigned, UserNotFound, ValidationError
-from smschat.models import Contact, Direction, Membership, Message, Role, UTCDateTime, WebUser, Workflow, utcnow
+from smschat.models import (
+    Contact,
+    Direction,
+    Membership,
+    Message,
+    ReadMarker,
+    Role,
+    UTCDateTime,
+    WebUser,
+    Workflow,
+    utcnow,
+)
 from smschat.people.contacts import display_name, get_contact
 
 # Outgoing traffic that does not answer the contact: it leaves a conversation waiting.
@@ -106,9 +117,13 @@ def list_waiting(
     require(session, actor, project_id, Action.CHAT)
     where = [Contact.project_id == project_id, Contact.waiting_since_id.is_not(None), *_filter(actor, show)]
     limit = max(1, min(int(limit), MAX_PAGE))
+    settings = get_chat_settings(session, project_id)
+    # Unread state in the same query when each user reads for themselves (the usual mode).
+    per_user = actor.user_id is not None and settings.read_mode == "per_user"
     last_in = aliased(Message)
     query = (
-        select(Contact, last_in.body, WebUser)
+        select(Contact, last_in.body, WebUser,
+               *((ReadMarker.last_read_message_id, ReadMarker.marked_unread) if per_user else ()))
         .outerjoin(last_in, last_in.id == Contact.last_incoming_id)
         .outerjoin(WebUser, WebUser.id == Contact.assignee_id)
         .where(*where)
@@ -117,17 +132,24 @@ def list_waiting(
         # The summary columns change under the ORM's feet (track() writes them in SQL).
         .execution_options(populate_existing=True)
     )
+    if per_user:
+        query = query.outerjoin(ReadMarker, and_(ReadMarker.project_id == project_id, ReadMarker.contact_id == Contact.id,
+                                                 ReadMarker.user_id == actor.user_id))
     if after_id is not None:
         query = query.where(Contact.waiting_since_id > int(after_id))
     found = list(session.execute(query))
     more = len(found) > limit
     found = found[:limit]
     total = int(session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0)
-    settings = get_chat_settings(session, project_id)
-    positions = reads._positions(session, project_id, actor.user_id, [c.id for c, _, _ in found]) if actor.user_id else {}
+    if per_user:
+        positions = {row[0].id: (int(row[3] or 0), bool(row[4])) for row in found}
+    elif actor.user_id is not None:
+        positions = reads._positions(session, project_id, actor.user_id, [row[0].id for row in found])
+    else:
+        positions = {}
     now = now or utcnow()
     rows = []
-    for contact, body, user in found:
+    for contact, body, user, *_ in found:
         read_to, flagged = positions.get(contact.id, (0, False))
         rows.append(Waiting(
             contact_id=contact.id,
