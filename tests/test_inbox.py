@@ -1,5 +1,6 @@
 """Waiting replies (the inbox), assignment, quick replies and staff notes."""
 
+import csv
 import threading
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from smschat.chat import inbox, notes, quickreplies, reads
 from smschat.chat import window as chat
 from smschat.db import session_scope
 from smschat.errors import AlreadyAssigned, NeedsWebUser, UserNotFound, ValidationError
-from smschat.log import charts, messagelog
+from smschat.log import charts, exports, messagelog
 from smschat.log.columns import COLUMNS
 from smschat.log.messagelog import LogFilter
 from smschat.messaging import inbound, outbox, worker
@@ -247,7 +248,7 @@ def test_a_note_is_never_handed_to_any_gateway_with_the_worker_running(db_url, s
     assert (stored.status, stored.gateway, stored.claimed_by, stored.attempts) == ("note", None, None, 0)
 
 
-def test_a_note_shows_in_the_thread_log_and_exports_but_counts_nowhere(session, project, agent, marie):
+def test_a_note_shows_in_the_thread_log_and_exports_but_counts_nowhere(session, project, agent, marie, tmp_path):
     me = Actor.web(agent.id)
     opened = chat.open_window(session, me, project.id, marie.id).opened_at
     inbound.receive_sms(session, project, "+17033996500", "hi")
@@ -270,6 +271,11 @@ def test_a_note_shows_in_the_thread_log_and_exports_but_counts_nowhere(session, 
     assert (by_body["*Not* <b>bold</b>"]["Type"], by_body["*Not* <b>bold</b>"]["Direction"]) == ("Note", "Note")
     filtered = messagelog.page(session, Actor.web(admin.id), project.id, LogFilter(workflows=["note"]))
     assert [row[COLUMNS.index("Message")] for row in filtered.rows] == ["*Not* <b>bold</b>"]
+    path = tmp_path / "log.csv"
+    exports.write_export(session, Actor.web(admin.id), project.id, LogFilter(), "csv", path)
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        exported = {row["Message"]: row for row in csv.DictReader(f)}
+    assert (exported["*Not* <b>bold</b>"]["Type"], exported["*Not* <b>bold</b>"]["Status"]) == ("Note", "note")
     computed = charts.compute(session, project.id, LogFilter())
     assert sum(n for _, _, n in computed.per_day_direction) == 1
     assert all(k != "Note" for _, k, _ in computed.per_day_type)
