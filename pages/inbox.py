@@ -62,7 +62,7 @@ def waiting() -> None:
     """Re-read at every refresh (one indexed query), so a new reply or assignment shows by itself."""
     end_if_logged_out()
     page = read(inbox.list_waiting, me.project_id, show=show, after_id=cursors[-1], limit=PAGE)
-    notice("caption", f"{page.total} waiting" + (f" · page {len(cursors)}" if len(cursors) > 1 else ""))
+    notice("caption", inbox.count_text(page.total) + (f" · page {len(cursors)}" if len(cursors) > 1 else ""))
     st.html(STYLE)
     if not page.rows:
         st.info("Nothing is waiting for a reply." if len(cursors) == 1 else "No more on this page.")

@@ -182,6 +182,17 @@ def test_refresh_waiting_agrees_with_the_hooks(session, project, agent):
     assert sum(1 for v in hooked.values() if v[0]) == 4
 
 
+def test_the_count_stops_at_the_cap(session, project, agent, monkeypatch):
+    people = [_contact(session, project, f"p {i}", f"+1703555{i:04d}") for i in range(4)]
+    for c in people:
+        inbound.receive_sms(session, project, c.phone_numbers[0].e164, "hi")
+    session.commit()
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    page = _waiting(session, agent, project, limit=1)
+    assert (page.total, inbox.count_text(page.total), len(page.rows)) == (3, "2+ waiting", 1)
+    assert inbox.count_text(2) == "2 waiting"
+
+
 def test_wait_text():
     assert [inbox.wait_text(s) for s in (5, 60 * 7, 3600 * 2 + 60 * 13, 86400 * 3 + 3600 * 4)] == [
         "waiting under a minute", "waiting 7 min", "waiting 2 h 13 min", "waiting 3 d 4 h"]

@@ -41,6 +41,8 @@ NOT_A_REPLY = (Workflow.REMINDER.value, Workflow.BROADCAST.value)
 SHOW = {"mine": "Mine", "unassigned": "Unassigned", "all": "All"}
 DEFAULT_PAGE = 50
 MAX_PAGE = 200
+# Counted up to this many (then "1,000+"): a refresh never walks a long list just to count it.
+COUNT_CAP = 1000
 NO_SUCH_USER = "No such web user in this project."
 
 
@@ -95,7 +97,7 @@ class Waiting:
 @dataclass(frozen=True)
 class WaitingPage:
     rows: list[Waiting]
-    total: int  # waiting conversations under this filter
+    total: int  # waiting conversations under this filter, at most COUNT_CAP + 1 (shown "1,000+")
     next_after: int | None  # cursor for the next page (None: this was the last)
 
 
@@ -140,7 +142,8 @@ def list_waiting(
     found = list(session.execute(query))
     more = len(found) > limit
     found = found[:limit]
-    total = int(session.scalar(select(func.count()).select_from(Contact).where(*where)) or 0)
+    capped = select(Contact.id).where(*where).limit(COUNT_CAP + 1).subquery()
+    total = int(session.scalar(select(func.count()).select_from(capped)) or 0)
     if per_user:
         positions = {row[0].id: (int(row[3] or 0), bool(row[4])) for row in found}
     elif actor.user_id is not None:
@@ -276,3 +279,7 @@ def refresh_waiting(session: Session, project_id: int) -> None:
     at = select(Message.created_at).where(Message.id == Contact.waiting_since_id).scalar_subquery()
     session.execute(update(Contact).where(Contact.project_id == project_id).values(waiting_since_at=at)
                     .execution_options(synchronize_session=False))
+
+
+def count_text(total: int) -> str:
+    return f"{COUNT_CAP:,}+ waiting" if total > COUNT_CAP else f"{total:,} waiting"
