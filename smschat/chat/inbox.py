@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, literal, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.orm import Session, aliased
 
 from smschat.accounts import audit
@@ -123,9 +123,16 @@ def list_waiting(
     # Unread state in the same query when each user reads for themselves (the usual mode).
     per_user = actor.user_id is not None and settings.read_mode == "per_user"
     last_in = aliased(Message)
+    # Correlated lookups, one unique-index probe per row shown: as an outer join, PostgreSQL
+    # paired "mine" (assignee = me) with the marker's user and walked all of my markers per row.
+    marker = [Contact.id == ReadMarker.contact_id, ReadMarker.project_id == project_id,
+              ReadMarker.user_id == actor.user_id]
+    marker_columns = (
+        select(ReadMarker.last_read_message_id).where(*marker).correlate(Contact).scalar_subquery(),
+        select(ReadMarker.marked_unread).where(*marker).correlate(Contact).scalar_subquery(),
+    ) if per_user else ()
     query = (
-        select(Contact, last_in.body, WebUser,
-               *((ReadMarker.last_read_message_id, ReadMarker.marked_unread) if per_user else ()))
+        select(Contact, last_in.body, WebUser, *marker_columns)
         .outerjoin(last_in, last_in.id == Contact.last_incoming_id)
         .outerjoin(WebUser, WebUser.id == Contact.assignee_id)
         .where(*where)
@@ -134,9 +141,6 @@ def list_waiting(
         # The summary columns change under the ORM's feet (track() writes them in SQL).
         .execution_options(populate_existing=True)
     )
-    if per_user:
-        query = query.outerjoin(ReadMarker, and_(ReadMarker.project_id == project_id, ReadMarker.contact_id == Contact.id,
-                                                 ReadMarker.user_id == actor.user_id))
     if after_id is not None:
         query = query.where(Contact.waiting_since_id > int(after_id))
     found = list(session.execute(query))
