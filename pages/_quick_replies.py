@@ -22,8 +22,12 @@ def quick_replies_section(me) -> None:
                         flash="Quick reply saved.")
                 if delete.form_submit_button("Delete"):
                     act(quickreplies.delete_quick_reply, me.project_id, reply.id, flash="Quick reply deleted.")
-    with st.form("quick_reply_new", clear_on_submit=False):
+    if st.session_state.pop("quick_reply_added", False):  # emptied only after a save: an error keeps the text
+        st.session_state.update(quick_reply_title="", quick_reply_body="")
+    with st.form("quick_reply_new"):
         title = st.text_input("Title", key="quick_reply_title", placeholder="e.g. Clinic hours")
         body = st.text_area("Text", key="quick_reply_body", placeholder="Hello {first_name}, the clinic opens at 8.")
-        if st.form_submit_button("Add quick reply"):
-            act(quickreplies.save_quick_reply, me.project_id, title, body, flash="Quick reply added.")
+        if st.form_submit_button("Add quick reply") and act(
+                quickreplies.save_quick_reply, me.project_id, title, body, rerun=False) is not None:
+            st.session_state.update(quick_reply_added=True, flash="Quick reply added.")
+            st.rerun()

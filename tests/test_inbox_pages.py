@@ -53,10 +53,12 @@ def test_settings_page_refuses_an_unknown_placeholder_and_adds_a_quick_reply(db_
     at.text_area(key="quick_reply_body").input("Hello {frist_name}")
     at.button(key="FormSubmitter:quick_reply_new-Add quick reply").click().run()
     assert any(e.value.startswith("Unknown placeholder \\{frist\\_name\\}") for e in at.error)  # shown literally
+    assert at.text_area(key="quick_reply_body").value == "Hello {frist_name}"  # the text stays
     assert quickreplies.list_quick_replies(session, Actor.web(sam.id), project.id) == []
     at.text_area(key="quick_reply_body").input("Hello {first_name}")
     at.button(key="FormSubmitter:quick_reply_new-Add quick reply").click().run()
     assert not at.exception and not at.error
+    assert at.text_area(key="quick_reply_body").value == ""  # emptied after the save
     session.rollback()  # a fresh snapshot
     assert [(r.title, r.body) for r in quickreplies.list_quick_replies(session, Actor.web(sam.id), project.id)] == [
         ("Hours", "Hello {first_name}")]

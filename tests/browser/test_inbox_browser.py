@@ -100,3 +100,23 @@ def test_a_quick_reply_is_inserted_and_sent_and_a_note_stays_home(live_app, amy)
         stored = s.scalar(select(Message).where(Message.body == "Marie prefers calls after 5pm"))
         assert (stored.direction, stored.status, stored.gateway, stored.attempts) == ("note", "note", None, 0)
         assert s.scalar(select(Message.status).where(Message.body == expected)) == "delivered"
+
+
+def test_a_supervisor_adds_a_quick_reply_and_an_unknown_placeholder_is_refused(live_app, browser):
+    base, _ = live_app
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
+    page = context.new_page()
+    login(page, base, "sam", "/settings")
+    page.get_by_role("heading", name="Quick replies").wait_for()
+    page.get_by_placeholder("e.g. Clinic hours").fill("Clinic hours")
+    page.get_by_placeholder("Hello {first_name}, the clinic opens at 8.").fill("Hi {frist_name}, we open at 8.")
+    page.get_by_role("button", name="Add quick reply").click()
+    page.get_by_text("Unknown placeholder {frist_name}").wait_for(timeout=30_000)
+    page.get_by_placeholder("Hello {first_name}, the clinic opens at 8.").fill("Hi {first_name}, {project} opens at 8.")
+    page.get_by_role("button", name="Add quick reply").click()
+    page.get_by_text("Quick reply added.").wait_for(timeout=30_000)
+    page.get_by_text("Clinic hours", exact=True).first.wait_for()
+    settle(page)
+    page.get_by_role("heading", name="Quick replies").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "settings-quick-replies.png"))
+    context.close()
