@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from sqlalchemy import insert, text  # noqa: E402
 
 from smschat.accounts import auth, projects
+from smschat.chat import inbox
 from smschat.db import get_engine, is_sqlite, session_scope
 from smschat.migrate import upgrade
 from smschat.models import Contact, Message, PhoneNumber, ReadMarker
@@ -152,6 +153,7 @@ def generate(url: str, *, contacts: int, messages: int, users: int = 5, seed: in
                message_rows())
     with session_scope(url) as s:
         contacts_service.refresh_activity(s, pid)
+        inbox.refresh_waiting(s, pid)
     if not is_sqlite(engine):
         with engine.begin() as conn:
             conn.execute(text("SELECT setval(pg_get_serial_sequence('contact', 'id'), (SELECT MAX(id) FROM contact))"))

@@ -24,7 +24,7 @@ from generate import generate
 
 HERE = Path(__file__).resolve().parent
 # Scripts that take --contacts/--messages and use the shared dataset.
-SIZED = {"bench_chat", "bench_contacts", "bench_pages", "bench_webhooks", "bench_export", "bench_search"}
+SIZED = {"bench_chat", "bench_contacts", "bench_pages", "bench_webhooks", "bench_export", "bench_search", "bench_inbox"}
 
 
 def main(argv: list[str]) -> int:

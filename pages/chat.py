@@ -13,6 +13,7 @@ from html import escape
 import streamlit as st
 
 from pages._chat_facts import show_number_facts
+from pages._chat_inbox import assignee_line, composer_tools
 from pages._chat_later import send_later
 from pages._chat_search import show_found_message
 from pages._chat_transcript import transcript_download
@@ -99,6 +100,7 @@ if threshold:
         message_counter()
 
 # Banners above the history go here (one call each, e.g. facts about the number).
+assignee_line(me, contact_id)
 show_number_facts(me.project_id, contact_id)
 show_found_message(me.project_id, contact_id)  # opened from Search: the message and its surroundings
 
@@ -206,6 +208,7 @@ with st.container(key="composer"):
         st.session_state.pop(WIN, None)
         st.switch_page("pages/contacts.py")
     with tools_col:  # tools beside the composer (one call each)
+        composer_tools(me, contact_id)  # quick replies, Add as note (pages/_chat_inbox.py)
         send_later(me, contact_id, win)  # Send later, and the scheduled messages (pages/_chat_later.py)
 
 # The tab title blinks while this window is in the background; the live character counter;

@@ -8,6 +8,7 @@ import streamlit as st
 from pages._shared import notice, read, viewer
 from smschat.accounts import access
 from smschat.accounts.access import Action
+from smschat.chat import inbox
 from smschat.chat.timefmt import format_timestamp
 from smschat.messaging import stuck
 from smschat.people import contacts, number_facts
@@ -16,6 +17,8 @@ PAGE_SIZES = [10, 25, 50, 100]
 
 me = viewer("contacts")
 st.title("Contacts")
+if access.allowed(me.role, Action.CHAT):
+    st.markdown("📥 [Waiting replies](inbox): conversations nobody has answered yet")  # static text
 
 stats = read(contacts.overview, me.project_id)
 # Figures for program managers; the unread one filters the list below.
@@ -55,6 +58,7 @@ listing = read(contacts.browse, me.project_id, search=search, kind=kind, unread_
                 page_size=page_size, page=st.session_state.get("contacts_page", 0))
 rows, total, page, unread = listing.rows, listing.total, listing.page, listing.unread
 pages = max(1, -(-total // page_size))
+assigned = read(inbox.assignees, me.project_id, [r.id for r in rows])
 
 frame = pd.DataFrame(
     {
@@ -65,6 +69,7 @@ frame = pd.DataFrame(
         "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
         "Number status": [number_facts.label(r.opted_out, r.fact) for r in rows],
         "Chat": [f"chat?contact={r.id}" for r in rows],
+        "Assigned to": [assigned.get(r.id, "") for r in rows],
     }
 )
 st.dataframe(

@@ -5,6 +5,7 @@ The form is a loop over `settings.SETTINGS`: each setting says its widget, choic
 import pandas as pd
 import streamlit as st
 
+from pages._quick_replies import quick_replies_section
 from pages._shared import act, notice, read, viewer
 from smschat.chat import settings
 from smschat.chat.settings import DISABLED, ENABLED, NO_COUNTER, USE_COUNTER, Setting
@@ -106,6 +107,8 @@ if saved == NOTHING_CHANGED:
     notice("info", NOTHING_CHANGED)
 elif saved:
     notice("success", saved)
+
+quick_replies_section(me)
 
 st.subheader("Changes")
 rows = read(settings.settings_history, me.project_id)

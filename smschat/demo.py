@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from smschat.accounts import auth, projects
 from smschat.accounts.actor import Actor
 from smschat.automation import keywords, reminders, surveys
+from smschat.chat import inbox
 from smschat.errors import ValidationError
 from smschat.messaging.segments import count_segments
 from smschat.models import Direction, Message, Project, Role, Status, WebUser, Workflow
@@ -91,6 +92,7 @@ def load_demo(session: Session, passwords: dict[str, str] | None = None) -> dict
         ))
     session.flush()
     contacts.refresh_activity(session, project.id)
+    inbox.refresh_waiting(session, project.id)
     _demo_automation(session, project, users["sam"])
     return created
 

@@ -86,3 +86,9 @@ class ConfigError(SmsChatError):
 
 class GatewayError(SmsChatError):
     http_status = 502
+
+
+class AlreadyAssigned(SmsChatError):
+    """Someone else changed a conversation's assignee first: nothing was changed."""
+
+    http_status = 409

@@ -73,6 +73,7 @@ class ContactKind(enum.StrEnum):
 class Direction(enum.StrEnum):
     IN = "in"
     OUT = "out"
+    NOTE = "note"  # a staff note in the thread: never sent
 
 
 class Workflow(enum.StrEnum):
@@ -83,6 +84,7 @@ class Workflow(enum.StrEnum):
     SURVEY = "survey"
     VERIFICATION = "verification"
     DEFAULT = "default"
+    NOTE = "note"
 
 
 class Status(enum.StrEnum):
@@ -94,6 +96,7 @@ class Status(enum.StrEnum):
     FAILED = "failed"
     UNKNOWN = "unknown"
     RECEIVED = "received"  # inbound messages
+    NOTE = "note"  # staff notes: never queued, so no worker claims one
 
 
 class Project(Base):
@@ -166,6 +169,11 @@ class Contact(Base):
     last_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_incoming_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Waiting replies (smschat/chat/inbox.py): the first incoming message nobody has answered
+    # yet (NULL when none waits), and the one web user the conversation is assigned to.
+    waiting_since_id: Mapped[int | None] = mapped_column(BigInteger)
+    waiting_since_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
 
     phone_numbers: Mapped[list[PhoneNumber]] = relationship(
         back_populates="contact", order_by="PhoneNumber.id"
@@ -175,6 +183,11 @@ class Contact(Base):
 Index("ix_contact_project_lname", Contact.project_id, func.lower(Contact.name), Contact.id)
 Index("ix_contact_project_last_incoming", Contact.project_id, Contact.last_incoming_id)
 Index("ix_contact_project_recent", Contact.project_id, func.coalesce(Contact.last_message_id, 0))
+_WAITING = "waiting_since_id IS NOT NULL"
+Index("ix_contact_waiting", Contact.project_id, Contact.waiting_since_id,
+      sqlite_where=text(_WAITING), postgresql_where=text(_WAITING))
+Index("ix_contact_waiting_assignee", Contact.project_id, Contact.assignee_id, Contact.waiting_since_id,
+      sqlite_where=text(_WAITING), postgresql_where=text(_WAITING))
 
 
 class PhoneNumber(Base):
@@ -229,7 +242,7 @@ class Message(Base):
     # NULL for a message from a number no contact owns ("unknown senders").
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contact.id", ondelete="SET NULL"))
     phone_number: Mapped[str] = mapped_column(String(20))
-    direction: Mapped[str] = mapped_column(String(3))
+    direction: Mapped[str] = mapped_column(String(4))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -545,3 +558,20 @@ class NumberEvent(Base):
 UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown')"
 Index("ix_message_undelivered", Message.project_id, Message.id,
       sqlite_where=text(UNDELIVERED), postgresql_where=text(UNDELIVERED))
+
+
+# --- staff tools (issue 17) -----------------------------------------------------------------
+
+
+class QuickReply(Base):
+    """A project's canned text for the chat, with placeholders ({first_name} {name} {project})."""
+
+    __tablename__ = "quick_reply"
+    __table_args__ = (UniqueConstraint("project_id", "title"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("web_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -44,7 +44,7 @@ from smschat.accounts.access import NO_ACCESS, ROLE_ACTIONS, Action
 from smschat.accounts.actor import OPERATOR, Actor
 from smschat.accounts.auth import hash_password
 from smschat.automation import broadcasts, groups, keywords, reminders, surveys
-from smschat.chat import search, settings
+from smschat.chat import inbox, notes, quickreplies, search, settings
 from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import consent, exports, messagelog, transcript
@@ -78,6 +78,7 @@ class Objects:
     broadcast: int = 0
     keyword: int = 0
     scheduled: int = 0  # a chat message scheduled for later (send later)
+    quick_reply: int = 0
 
 
 @dataclass
@@ -212,6 +213,19 @@ ENTRIES = [
     Entry(stuck.stuck_messages, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
     Entry(stuck.stuck_count, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
     Entry(stuck.retry_stuck, Action.RETRY_STUCK, lambda w, pid, o: (pid, [o.message], )),
+    # Waiting replies page, the chat header, the Contacts list
+    Entry(inbox.list_waiting, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(inbox.assignable_users, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(inbox.assignee, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    Entry(inbox.assignees, Action.VIEW_CONTACTS, lambda w, pid, o: (pid, [o.contact])),
+    Entry(inbox.assign, Action.CHAT, lambda w, pid, o: (pid, o.contact, o.username), object=True),
+    Entry(inbox.assign_to_me, Action.CHAT, lambda w, pid, o: (pid, o.contact), object=True),
+    # Quick replies (Settings page, the chat's picker) and notes
+    Entry(quickreplies.list_quick_replies, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(quickreplies.save_quick_reply, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, "Hi", "Hello {first_name}")),
+    Entry(quickreplies.delete_quick_reply, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, o.quick_reply), object=True),
+    Entry(quickreplies.filled_quick_reply, Action.CHAT, lambda w, pid, o: (pid, o.quick_reply, o.contact), object=True),
+    Entry(notes.add_note, Action.CHAT, lambda w, pid, o: (pid, o.contact, "Call back Monday"), object=True),
 ]
 TOMORROW = (utcnow() + timedelta(days=2)).date()
 
@@ -259,8 +273,9 @@ def _project_objects(session, project, tag: str, phone: str, worker_phone: str, 
                         scheduled_for=later_on, not_before=later_on, next_attempt_at=later_on)
     session.add(scheduled)
     session.flush()
+    quick_reply = quickreplies.save_quick_reply(session, setup, project.id, f"Hello {tag}", "Hello {name}")
     return Objects(contact.id, worker.id, message.id, phone, member.username, unknown,
-                   survey.id, reminder.id, broadcast.id, keyword.id, scheduled.id)
+                   survey.id, reminder.id, broadcast.id, keyword.id, scheduled.id, quick_reply.id)
 
 
 @pytest.fixture
@@ -291,7 +306,7 @@ def world(session) -> World:
         "foreign": _project_objects(session, other, "other", "+254799999999", "+254799999998", "+254711111111"),
         "missing": Objects(contact=987654, worker=987655, message=987656, number="+16175550199", username="nobody",
                            unknown="+16175550198", survey=987657, reminder=987658, broadcast=987659, keyword=987660,
-                           scheduled=987661),
+                           scheduled=987661, quick_reply=987662),
     }
     session.commit()
     return World(own.id, other.id, role_users, objects, site_admin.id)
@@ -370,7 +385,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
                reminders, broadcasts, keywords, surveys, groups, search,
                transcript,
                number_facts, consent,
-               later, stuck]
+               later, stuck,
+               inbox, quickreplies, notes]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
@@ -383,7 +399,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
 
 
 # What belongs to one web user: the operator passes the check, then is told it has no web user.
-NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send, later.schedule_message}
+NEEDS_WEB_USER = {chat.read_up_to, chat.mark_unread, chat.viewing, chat.send, later.schedule_message,
+                  inbox.assign_to_me, notes.add_note}
 
 
 @pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)

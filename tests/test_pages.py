@@ -72,7 +72,7 @@ def test_contacts_page_lists_and_searches(db_url, session, project, agent, marie
     assert not at.exception
     frame = at.dataframe[0].value
     assert list(frame.columns) == ["Contact Name", "Contact Type", "Phone Number", "Unread", "Last message",
-                                   "Number status", "Chat"]
+                                   "Number status", "Chat", "Assigned to"]
     assert list(frame["Contact Name"]) == ["Grace <b>Achieng</b>", "marie"]
     assert "Showing 1 to 2 of 2 contacts" in [m.value for m in at.markdown]
     assert [m.label for m in at.metric] == ["Conversations with unread messages", "Messages in today",

@@ -19,6 +19,8 @@ SETTINGS_CHANGED = "settings_changed"
 EXPORT = "export"
 USER_CHANGED = "user_changed"
 PROJECT_CHANGED = "project_changed"
+ASSIGNMENT = "assignment"
+QUICK_REPLY_CHANGED = "quick_reply_changed"
 
 
 def record(

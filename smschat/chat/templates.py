@@ -24,6 +24,9 @@ _BASE_CSS = (
     "background:#1a73e8;margin-right:.35em;vertical-align:middle}"
     ".smschat-history .msg.in .who{color:#0b5394}"
     ".smschat-history .body{white-space:pre-wrap;word-break:break-word}"
+    # A staff note: boxed and tinted, never mistaken for an SMS.
+    ".smschat-history .msg.note{background:#fff8db;border-left:4px solid #e0b400;padding-left:.5em;font-style:italic}"
+    ".smschat-history .msg.note .who{color:#8a6d00}"
 )
 
 TEMPLATES: dict[str, ChatTemplate] = {

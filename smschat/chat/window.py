@@ -48,6 +48,8 @@ def sender_label(message: Message, contact_name: str, sent_by: WebUser | None) -
     messages; `System` for everything else."""
     if message.direction == Direction.IN.value:
         return contact_name
+    if message.direction == Direction.NOTE.value:
+        return f"Note by {sent_by.display_name if sent_by else 'a former user'}"
     if message.workflow == Workflow.CHAT.value and sent_by is not None:
         return sent_by.display_name
     return SYSTEM_LABEL
@@ -134,11 +136,13 @@ def latest_id(session: Session, project_id: int, contact_id: int) -> int:
 
 
 def count_since(session: Session, project_id: int, contact_id: int, after_id: int) -> int:
-    """Messages both ways after `after_id`: the Message Counter of an open window."""
+    """Messages both ways after `after_id`: the Message Counter of an open window (staff notes
+    are no messages)."""
     return int(
         session.scalar(
             select(func.count()).select_from(Message).where(
-                Message.project_id == project_id, Message.contact_id == contact_id, Message.id > after_id
+                Message.project_id == project_id, Message.contact_id == contact_id, Message.id > after_id,
+                Message.direction != Direction.NOTE.value,
             )
         )
         or 0

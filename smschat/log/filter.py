@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from smschat.errors import ValidationError
 from smschat.models import Direction, Status, Workflow
 
-DIRECTION_LABELS = {Direction.IN.value: "Incoming", Direction.OUT.value: "Outgoing"}
+DIRECTION_LABELS = {Direction.IN.value: "Incoming", Direction.OUT.value: "Outgoing", Direction.NOTE.value: "Note"}
 WORKFLOW_LABELS = {w.value: w.value.capitalize() for w in Workflow}
 STATUSES = tuple(s.value for s in Status)
 MAX_SEARCH_LENGTH = 200

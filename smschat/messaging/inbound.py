@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from smschat.accounts.projects import project_for_number
 from smschat.automation import keywords
 from smschat.automation.surveys import OPEN
+from smschat.chat import inbox
 from smschat.errors import ProjectNotFound, ValidationError
 from smschat.messaging import optout
 from smschat.messaging.segments import count_segments
@@ -201,6 +202,7 @@ def _receive_and_run(session: Session, project: Project, e164: str, body: str, *
         return InboundResult(existing, duplicate=True)
     if contact is not None:
         note_message(session, message)
+        inbox.track(session, message)
     if optout.handle(session, project, contact, message):
         return InboundResult(message)
     if contact is not None:

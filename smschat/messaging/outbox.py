@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from smschat.chat import inbox
 from smschat.config import get_settings
 from smschat.errors import MessageNotFound, NumberBlocked, OptedOut, ValidationError
 from smschat.gateways.base import Lookup, SendResult
@@ -105,6 +106,7 @@ def enqueue(
     session.add(message)
     session.flush()
     note_message(session, message)
+    inbox.track(session, message)
     return message
 
 
