@@ -105,6 +105,7 @@ def _store(session: Session, project_id: int, contact_id: int | None, e164: str,
         return InboundResult(_existing(session, gateway_message_id), duplicate=True)
     message = Message(id=message_id, **values)  # not added: the row is written already
     note_message(session, message)
+    inbox.track(session, message)  # it now waits for a reply (Waiting replies)
     return InboundResult(message)
 
 
