@@ -78,8 +78,10 @@ COUNTER_JS = """
     return Array.from(text).map(ch => ch in T.look ? T.look[ch][0] : ch).join("");
   }
   function shown(ch) {
-    if (!/^[\\s\\p{C}\\p{Z}]$/u.test(ch)) return ch;
-    return "[" + (ch in T.look ? T.look[ch][1] : "U+" + ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")) + "]";
+    if (ch in T.look && T.look[ch][0].trim() === "") return "[" + T.look[ch][1] + "]";
+    const code = ch.codePointAt(0);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return "[U+" + code.toString(16).toUpperCase().padStart(4, "0") + "]";
+    return ch;
   }
   function hint(text) {
     const bad = culprits(text);

@@ -5,7 +5,8 @@ from html import escape
 
 import streamlit as st
 
-from pages._scripts import BLINK_SCRIPT, COUNTER_SCRIPT
+from pages._chat_composer import composer_counter
+from pages._scripts import BLINK_SCRIPT
 from pages._shared import act, end_if_logged_out, plain_heading, read, viewer
 from smschat.chat import window as chat
 from smschat.chat.templates import get_template
@@ -152,10 +153,7 @@ BODY = f"body_{contact_id}"
 if st.session_state.pop(f"sent_{contact_id}", False):
     st.session_state[BODY] = ""  # cleared only after a successful send: an error keeps the text
 st.text_area("Message", key=BODY, placeholder="Type a message", height=90)
-st.html("<div class='smschat-counter'>0 / 160</div>"
-        "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
-# Live character counter, same rules as smschat.segments (pages/_scripts.py).
-st.html(COUNTER_SCRIPT, unsafe_allow_javascript=True)
+composer_counter(me.project_id)  # counter, cost and Unicode hint (pages/_chat_composer.py)
 send_col, unread_col = st.columns([1, 5])
 if send_col.button("Send", type="primary", key=f"send_{contact_id}") and act(
         chat.send, me.project_id, contact_id, st.session_state[BODY], rerun=False):

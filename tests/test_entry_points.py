@@ -49,7 +49,7 @@ from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import exports, messagelog
 from smschat.log.messagelog import LogFilter
-from smschat.messaging import simulator
+from smschat.messaging import pricing, simulator
 from smschat.models import (
     Direction,
     Membership,
@@ -188,6 +188,9 @@ ENTRIES = [
     Entry(projects.set_default_region, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "KE")),
     Entry(projects.add_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, "+15005550009")),
     Entry(projects.remove_sender_number, Action.MANAGE_PROJECTS, lambda w, pid, o: (pid, o_sender(w, pid))),
+    # The composer's price and the automation pages' cost estimate
+    Entry(pricing.composer_price, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(pricing.automation_estimate, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, "Hi", {"kind": "cases"})),
 ]
 
 SENDERS = {"own": "+15005550006", "other": "+15005550007"}

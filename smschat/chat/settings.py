@@ -31,6 +31,7 @@ from smschat.chat.reads import READ_MODES
 from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_template
 from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.errors import ValidationError
+from smschat.messaging.pricing import PRICE_HELP, validate_price
 from smschat.models import SettingsChange, WebUser, utcnow
 
 DAY_LABELS = {"every": "Every day", **{d: d.capitalize() for d in DAYS}}
@@ -257,6 +258,8 @@ SETTINGS: dict[str, Setting] = {
                 "The answer to HELP.", widget="long_text"),
         Setting("rate_limit", "Rate limit (segments per second, per sender)", 1.0, _rate, "project",
                 "How fast one sender number may send.", widget="number", options={"step": 0.5, "format": "%.2f"}),
+        Setting("price_per_segment", "Price per SMS segment", None, validate_price, "project", PRICE_HELP,
+                words=lambda stored: stored or "Off (no cost estimates)"),
     )
 }
 CHAT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "chat"]

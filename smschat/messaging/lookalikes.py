@@ -5,8 +5,6 @@ that force Unicode and offers to replace them with these. The page's script gets
 
 from __future__ import annotations
 
-import unicodedata
-
 from smschat.messaging.segments import GSM7_SINGLE, UCS2_SINGLE, count_segments, is_gsm7
 
 SHOWN_CULPRITS = 8  # the hint names at most this many characters, then "…"
@@ -83,10 +81,13 @@ def unicode_culprits(text: str) -> list[str]:
 
 def shown(ch: str) -> str:
     """A character as the composer names it: itself, or a name in brackets when it cannot be
-    seen (a space, a control or format character). The page's script does the same."""
-    if not (ch.isspace() or unicodedata.category(ch)[0] in "CZ"):
-        return ch
-    return f"[{LOOKALIKES[ch][1]}]" if ch in LOOKALIKES else f"[U+{ord(ch):04X}]"
+    seen (a space or invisible character of the table, a control character). No Unicode
+    database decides, so the page's script (another Unicode version) says exactly the same."""
+    if ch in LOOKALIKES and not LOOKALIKES[ch][0].strip():
+        return f"[{LOOKALIKES[ch][1]}]"
+    if ord(ch) < 0x20 or 0x7F <= ord(ch) <= 0x9F:
+        return f"[U+{ord(ch):04X}]"
+    return ch
 
 
 def with_lookalikes(text: str) -> str:
