@@ -68,6 +68,10 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={"Chat": st.column_config.LinkColumn("Chat", display_text="Chat")},
+    # Read by screen readers in place of the grid, which they cannot walk: what it lists and
+    # where the keyboard path to each chat is.
+    alt=f"Contacts, {len(rows)} of {total} shown: name, type, phone number, unread, last message, opted out. "
+        "To open a chat, use the list Open a chat in a new tab below the table.",
 )
 first = page * page_size + 1 if total else 0
 last = min(total, (page + 1) * page_size)
@@ -88,4 +92,4 @@ links = "".join(
     for r in rows
 )
 with st.expander("Open a chat in a new tab", expanded=False):
-    st.html(f"<ul class='smschat-chat-links'>{links}</ul>")
+    st.html(f"<nav aria-label='Chats'><ul class='smschat-chat-links'>{links}</ul></nav>")
