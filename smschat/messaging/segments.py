@@ -106,7 +106,5 @@ def validate_body(body: str) -> str:
         raise EmptyMessage("The message is empty.")
     units = utf16_units(body)
     if units > MAX_BODY_UNITS:
-        raise MessageTooLong(
-            f"The message has {units:,} characters (an emoji counts as two); the limit is {MAX_BODY_UNITS:,}."
-        )
+        raise MessageTooLong(f"The message has {units:,} characters; the limit is {MAX_BODY_UNITS:,}.")
     return body
