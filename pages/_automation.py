@@ -52,7 +52,7 @@ def cost_estimate(me, prefix: str, body: str, target: dict, survey_id: int | Non
         notice("caption", f"Estimate: {estimate.describe()}")
         hint = unicode_hint(body)
         if hint:
-            text_col, button_col = st.columns([4, 1])
+            text_col, button_col = st.columns([3, 1])
             notice("caption", hint, where=text_col)
             button_col.button("Use GSM-7 look-alikes", key=f"{prefix}_lookalikes", on_click=_use_lookalikes,
                               args=(f"{prefix}_body",))
