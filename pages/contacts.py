@@ -66,7 +66,7 @@ frame = pd.DataFrame(
 # The table is a canvas: screen readers get this description before it (visually hidden), and
 # the same as the grid's `alt` name, which this Streamlit's frontend does not show yet.
 TABLE_DESCRIPTION = (f"Contacts table, {len(rows)} of {total} shown. "
-                     "Chat links are under Open a chat in a new tab, below the table.")
+                     "Each contact's chat link is in the section of chat links below the table.")
 st.html(f"<p class='smschat-sr-only'>{escape(TABLE_DESCRIPTION)}</p><style>.smschat-sr-only{{position:absolute;"
         "width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}</style>")
 st.dataframe(

@@ -106,7 +106,7 @@ def test_contacts_to_a_chat_with_the_keyboard_alone(live_app, browser):
     settle(page)
     # What a screen reader hears before the table (the canvas cells would read as addresses).
     description = page.locator(".smschat-sr-only")
-    assert "Chat links are under Open a chat in a new tab" in description.text_content()
+    assert "chat link is in the section of chat links below the table" in description.text_content()
     page.locator("body").focus()
     _tab_to(page, "el.tagName === 'SUMMARY' && el.textContent.includes('Open a chat in a new tab')",
             "the chat links' section")
