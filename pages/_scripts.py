@@ -4,7 +4,8 @@ inline script. Imports no Streamlit: the server reads them before any page runs.
 
 import json
 
-from smschat.messaging.segments import GSM7_BASIC, GSM7_EXTENDED, MAX_BODY_CHARS
+from smschat.messaging.lookalikes import LOOKALIKES, SHOWN_CULPRITS
+from smschat.messaging.segments import RULES
 
 # The tab title blinks "(New Message) - <title>" while this window is in the background
 # and a new incoming message arrives; it stops when the window gets focus. It reads only
@@ -44,37 +45,107 @@ BLINK_JS = """
 """
 BLINK_SCRIPT = f"<script>{BLINK_JS}</script>"
 
-# Live character counter, same rules as smschat.segments (GSM-7 with its extension table,
-# else UCS-2). The tables are data from our code, JSON-encoded; no user text goes in here.
-_tables = json.dumps({"basic": "".join(sorted(GSM7_BASIC)), "ext": "".join(sorted(GSM7_EXTENDED)),
-                      "max": MAX_BODY_CHARS}).replace("<", "\\u003c")
+# Live character counter, hint and cost: the same rules as smschat.messaging.segments and
+# .lookalikes, whose tables are JSON-encoded in here at import (data from our code, never user
+# text), so the script is one constant and its CSP hash stable. `window.__smschatSegments`
+# exposes the counting functions (the tests run them against the Python ones). The composer
+# is `.st-key-composer textarea`; the price comes in data- attributes of `.smschat-counter`.
+_tables = json.dumps({**RULES, "look": LOOKALIKES}).replace("<", "\\u003c")
 COUNTER_JS = """
 (function () {
   if (window.__smschatCounter) return;
   window.__smschatCounter = true;
   const T = %s;
   const BASIC = new Set(Array.from(T.basic)), EXT = new Set(Array.from(T.ext));
+  const gsm = ch => BASIC.has(ch) || EXT.has(ch);
   function measure(text) {
-    let septets = 0;
-    for (const ch of text) {
-      if (BASIC.has(ch)) septets += 1;
-      else if (EXT.has(ch)) septets += 2;
-      else { const units = text.length; return {units: units, limit: 70, segments: units <= 70 ? 1 : Math.ceil(units / 67)}; }
+    const chars = Array.from(text), isGsm = chars.every(gsm);
+    const [single, multi] = isGsm ? T.gsm7 : T.ucs2;
+    // A two-unit character (escape pair, surrogate pair) never straddles two segments.
+    const costs = chars.map(ch => isGsm ? (EXT.has(ch) ? 2 : 1) : ch.length);
+    const units = costs.reduce((a, b) => a + b, 0);
+    let segments = 1, fill = 0;
+    if (units > single) {
+      for (const c of costs) { if (fill + c > multi) { segments += 1; fill = 0; } fill += c; }
     }
-    return {units: septets, limit: 160, segments: septets <= 160 ? 1 : Math.ceil(septets / 153)};
+    return {encoding: isGsm ? "GSM-7" : "UCS-2", units: units, segments: segments, limit: single,
+            length: text.length, tooLong: text.length > T.max};
+  }
+  function culprits(text) {
+    return Array.from(new Set(Array.from(text).filter(ch => !gsm(ch))));
+  }
+  function lookalike(text) {
+    return Array.from(text).map(ch => ch in T.look ? T.look[ch][0] : ch).join("");
+  }
+  function shown(ch) {
+    if (ch in T.look && T.look[ch][0].trim() === "") return "[" + T.look[ch][1] + "]";
+    const code = ch.codePointAt(0);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return "[U+" + code.toString(16).toUpperCase().padStart(4, "0") + "]";
+    return ch;
+  }
+  function hint(text) {
+    const bad = culprits(text);
+    if (!bad.length) return "";
+    const m = measure(text), fixed = measure(lookalike(text));
+    const names = bad.slice(0, %d).map(shown).join(" ") + (bad.length > %d ? " \\u2026" : "");
+    const why = fixed.encoding === "GSM-7" && fixed.segments !== m.segments
+      ? m.segments + " SMS instead of " + fixed.segments
+      : T.ucs2[0] + " characters per SMS instead of " + T.gsm7[0];
+    return names + " \\u2014 " + (bad.length === 1 ? "forces" : "force") + " Unicode: " + why;
+  }
+  function money(units, scale) {
+    const s = String(units).padStart(scale + 1, "0");
+    return scale ? s.slice(0, s.length - scale) + "." + s.slice(s.length - scale) : s;
+  }
+  function label(text, price) {
+    const m = measure(text);
+    let out = m.units + " / " + m.limit + (m.segments > 1 ? " \\u00b7 " + m.segments + " SMS" : "");
+    if (price && price.priceUnits) {
+      const cost = money(m.segments * parseInt(price.priceUnits, 10), parseInt(price.priceScale, 10));
+      out += " \\u00b7 \\u2248 " + price.pricePrefix + cost + price.priceSuffix;
+    }
+    if (m.tooLong) out += " \\u00b7 too long (max " + T.max + " characters)";
+    return out;
+  }
+  window.__smschatSegments = {measure: measure, culprits: culprits, lookalike: lookalike, hint: hint, label: label};
+  function replaceInBox(box) {
+    // The native setter and an input event, so Streamlit takes the new text as typed.
+    const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set;
+    box.focus();
+    setter.call(box, lookalike(box.value));
+    box.dispatchEvent(new Event("input", {bubbles: true}));
+  }
+  function findBox() {
+    return document.querySelector(".st-key-composer textarea") || document.querySelector('textarea[aria-label="Message"]');
   }
   setInterval(function () {
-    const box = document.querySelector('textarea[aria-label="Message"]');
-    const out = document.querySelector(".smschat-counter");
+    const box = findBox(), out = document.querySelector(".smschat-counter");
     if (!box || !out) return;
-    const m = measure(box.value);
-    let label = m.units + " / " + m.limit + (m.segments > 1 ? " \u00b7 " + m.segments + " SMS" : "");
-    if (box.value.length > T.max) label += " \u00b7 too long (max " + T.max + " characters)";
-    if (out.textContent !== label) out.textContent = label;
-    out.classList.toggle("over", m.units > m.limit || box.value.length > T.max);
+    const text = box.value, m = measure(text), line = label(text, out.dataset);
+    if (out.textContent !== line) out.textContent = line;
+    out.classList.toggle("over", m.units > m.limit || m.tooLong);
+    const note = document.querySelector(".smschat-hint");
+    if (!note) return;
+    const words = hint(text), canFix = words !== "" && lookalike(text) !== text;
+    let span = note.querySelector("span"), button = note.querySelector("button");
+    if (!span) { span = document.createElement("span"); note.appendChild(span); }
+    if (span.textContent !== words) span.textContent = words;
+    if (canFix && !button) {
+      button = document.createElement("button");
+      button.type = "button";
+      button.className = "smschat-lookalikes";
+      button.textContent = "Use GSM-7 look-alikes";
+      // On mousedown (default prevented) the box keeps its focus and its text is not sent half
+      // changed; a keyboard user's Enter or Space arrives as a click. Replacing twice is harmless.
+      button.addEventListener("mousedown", function (e) { e.preventDefault(); const b = findBox(); if (b) replaceInBox(b); });
+      button.addEventListener("click", function () { const b = findBox(); if (b) replaceInBox(b); });
+      note.appendChild(button);
+    }
+    if (button) button.hidden = !canFix;
+    note.hidden = words === "";
   }, 200);
 })();
-""" % _tables
+""" % (_tables, SHOWN_CULPRITS, SHOWN_CULPRITS)
 COUNTER_SCRIPT = f"<script>{COUNTER_JS}</script>"
 
 # The chat window (pages/chat.py): the history pane sized to the viewport so the composer

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from pages._automation import survey_picker, target_picker
+from pages._automation import cost_estimate, survey_picker, target_picker
 from pages._shared import act, notice, read, show_flash, viewer
 from smschat.automation import broadcasts
 from smschat.chat.timefmt import format_timestamp
@@ -29,6 +29,7 @@ with st.container(border=True):
     body = st.text_area("Message", key="bc_body", max_chars=1600)
     survey_id = survey_picker(me, "bc")
     recipients = target_picker(me, "bc")
+    cost_estimate(me, "bc", body, recipients, survey_id)
     when = st.radio("Send", ["Now", "At a time"], horizontal=True, key="bc_when")
     send_at = None
     if when == "At a time":

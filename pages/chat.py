@@ -12,6 +12,7 @@ from html import escape
 
 import streamlit as st
 
+from pages._chat_composer import composer_counter
 from pages._chat_facts import show_number_facts
 from pages._chat_inbox import assignee_line, composer_tools
 from pages._chat_later import send_later
@@ -192,11 +193,7 @@ with st.container(key="composer"):
     errors = st.container()  # a refusal shows here, next to the box
     st.text_area("Message", key=BODY, placeholder="Type a message (Enter sends, Shift+Enter: new line)",
                  height=90, label_visibility="collapsed")
-    # The live counter (pages/_scripts.py COUNTER_JS); its data attributes name the window for
-    # CHAT_WINDOW_JS (the draft's key, the Send button): ids only.
-    st.html(f"<div class='smschat-counter' data-window='{me.user_id}:{me.project_id}:{contact_id}' "
-            f"data-send='send_{contact_id}'>0 / 160</div>"
-            "<style>.smschat-counter{color:#666;font-size:.85em}.smschat-counter.over{color:#d00;font-weight:600}</style>")
+    composer_counter(me, contact_id)  # counter, cost and Unicode hint (pages/_chat_composer.py)
     send_col, tools_col, unread_col = st.columns([1, 4, 1.4], vertical_alignment="center")
     sent = send_col.button("Send", type="primary", key=f"send_{contact_id}")
     if sent and act(chat.send, me.project_id, contact_id, st.session_state[BODY], where=errors, rerun=False):

@@ -72,11 +72,18 @@ frame = pd.DataFrame(
         "Assigned to": [assigned.get(r.id, "") for r in rows],
     }
 )
+# The table is a canvas: screen readers get this description before it (visually hidden), and
+# the same as the grid's `alt` name, which this Streamlit's frontend does not show yet.
+TABLE_DESCRIPTION = (f"Contacts table, {len(rows)} of {total} shown. "
+                     "Each contact's chat link is in the section of chat links below the table.")
+st.html(f"<p class='smschat-sr-only'>{escape(TABLE_DESCRIPTION)}</p><style>.smschat-sr-only{{position:absolute;"
+        "width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}</style>")
 st.dataframe(
     frame,
     hide_index=True,
     width="stretch",
     column_config={"Chat": st.column_config.LinkColumn("Chat", display_text="Chat")},
+    alt=TABLE_DESCRIPTION,
 )
 first = page * page_size + 1 if total else 0
 last = min(total, (page + 1) * page_size)
@@ -97,4 +104,4 @@ links = "".join(
     for r in rows
 )
 with st.expander("Open a chat in a new tab", expanded=False):
-    st.html(f"<ul class='smschat-chat-links'>{links}</ul>")
+    st.html(f"<nav aria-label='Chats'><ul class='smschat-chat-links'>{links}</ul></nav>")

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from pages._automation import survey_picker, target_picker
+from pages._automation import cost_estimate, survey_picker, target_picker
 from pages._shared import act, notice, read, viewer
 from smschat.automation import reminders, schedule
 from smschat.chat.timefmt import format_timestamp
@@ -52,6 +52,7 @@ with new:
     body = st.text_area("Message", key="rem_body", max_chars=1600)
     survey_id = survey_picker(me, "rem")
     recipients = target_picker(me, "rem")
+    cost_estimate(me, "rem", body, recipients, survey_id)
     kind = st.radio("Schedule", list(schedule.KINDS), format_func=schedule.KINDS.get, horizontal=True, key="rem_kind")
     today = datetime.now(UTC).astimezone(ZoneInfo(me.time_zone)).date()
     c1, c2 = st.columns(2)

@@ -112,6 +112,8 @@ class Project(Base):
     # Per sender, in SMS segments per second (1 suits a long code).
     rate_limit: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Per SMS segment, e.g. "$0.0079" (smschat.messaging.pricing); None: no cost estimates.
+    price_per_segment: Mapped[str | None] = mapped_column(String(32), nullable=True, default=None)
 
 
 class WebUser(Base):

@@ -49,7 +49,7 @@ from smschat.chat import window as chat
 from smschat.errors import NeedsWebUser, PermissionDenied, SmsChatError
 from smschat.log import consent, exports, messagelog, transcript
 from smschat.log.messagelog import LogFilter
-from smschat.messaging import later, simulator, stuck
+from smschat.messaging import later, pricing, simulator, stuck
 from smschat.models import (
     Direction,
     Membership,
@@ -226,6 +226,9 @@ ENTRIES = [
     Entry(quickreplies.delete_quick_reply, Action.CHANGE_SETTINGS, lambda w, pid, o: (pid, o.quick_reply), object=True),
     Entry(quickreplies.filled_quick_reply, Action.CHAT, lambda w, pid, o: (pid, o.quick_reply, o.contact), object=True),
     Entry(notes.add_note, Action.CHAT, lambda w, pid, o: (pid, o.contact, "Call back Monday"), object=True),
+    # The composer's price and the automation pages' cost estimate
+    Entry(pricing.composer_price, Action.CHAT, lambda w, pid, o: (pid,)),
+    Entry(pricing.automation_estimate, Action.MANAGE_AUTOMATION, lambda w, pid, o: (pid, "Hi", {"kind": "cases"})),
 ]
 TOMORROW = (utcnow() + timedelta(days=2)).date()
 
@@ -386,7 +389,7 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
                transcript,
                number_facts, consent,
                later, stuck,
-               inbox, quickreplies, notes]
+               inbox, quickreplies, notes, pricing]
     missing = []
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):

@@ -32,6 +32,7 @@ from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_templat
 from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.errors import ValidationError
 from smschat.messaging.later import normalize_quiet_hours
+from smschat.messaging.pricing import PRICE_HELP, validate_price
 from smschat.models import SettingsChange, WebUser, utcnow
 
 DAY_LABELS = {"every": "Every day", **{d: d.capitalize() for d in DAYS}}
@@ -269,6 +270,8 @@ SETTINGS: dict[str, Setting] = {
         Setting("quiet_hours", "Quiet hours", "", _quiet_hours, "chat",
                 "No scheduled or automated SMS in this local window, e.g. 21:00-07:00 (empty: none). "
                 "Chat typed live is sent at once.", words=_quiet_words, options={"placeholder": "21:00-07:00"}),
+        Setting("price_per_segment", "Price per SMS segment", None, validate_price, "project", PRICE_HELP,
+                words=lambda stored: stored or "Off (no cost estimates)"),
     )
 }
 CHAT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "chat"]

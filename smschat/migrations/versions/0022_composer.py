@@ -6,6 +6,9 @@ Create Date: 2026-12-02
 """
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
 revision: str = "0022"
 down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
@@ -13,8 +16,10 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("price_per_segment", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table("project", schema=None) as batch_op:
+        batch_op.drop_column("price_per_segment")
