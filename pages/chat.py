@@ -29,7 +29,7 @@ from smschat.messaging import outbox, simulator
 PAGE = 50
 PANE_HEIGHT = 420  # until the page's script sizes the pane to the viewport
 REFRESH = get_settings().chat_refresh_seconds
-FINAL = {"delivered", "failed", "undelivered", "received"}
+FINAL = {"delivered", "failed", "undelivered", "received", "note"}
 RETRYABLE = set(outbox.RETRYABLE_STATES)
 
 me = viewer("chat")

@@ -9,7 +9,7 @@ from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from smschat.accounts.projects import project_for_number
 from smschat.automation import keywords
@@ -103,7 +103,11 @@ def _store(session: Session, project_id: int, contact_id: int | None, e164: str,
     message_id = connection.execute(_INSERTS[connection.dialect.name], values).scalar()
     if message_id is None:
         return InboundResult(_existing(session, gateway_message_id), duplicate=True)
-    message = Message(id=message_id, **values)  # not added: the row is written already
+    message = Message(id=message_id, **values)
+    # The row is written already: attach it as loaded (no second INSERT), so a caller's change
+    # to it is flushed like any other.
+    make_transient_to_detached(message)
+    session.add(message)
     note_message(session, message)
     inbox.track(session, message)  # it now waits for a reply (Waiting replies)
     return InboundResult(message)

@@ -118,7 +118,7 @@ def test_composer_counter_and_send_are_in_view_with_a_long_history(browser, long
         page.goto(f"{base}/chat?contact={marie}")
         _composer_fits(page)
         settle(page)
-        for locator in (_box(page), page.locator(".smschat-counter"), page.get_by_role("button", name="Send")):
+        for locator in (_box(page), page.locator(".smschat-counter"), page.get_by_role("button", name="Send", exact=True)):
             assert _inside_viewport(page, locator), locator
         # The window opens at the newest message, at the bottom of the pane.
         _at_bottom(page)

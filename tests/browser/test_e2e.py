@@ -25,7 +25,7 @@ def test_agent_chats_with_marie_and_sees_her_answer(live_app, browser):
     page.get_by_text("Did you complete your supervisions today?").wait_for()
 
     page.get_by_role("textbox", name="Message").fill("Can you visit the clinic on Friday?")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     sent = page.locator(".smschat-history .msg", has_text="Can you visit the clinic on Friday?")
     sent.wait_for()
     assert sent.locator(".who").inner_text() == "Amy:"

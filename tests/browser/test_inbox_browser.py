@@ -54,7 +54,7 @@ def test_the_inbox_updates_when_a_reply_arrives(live_app, amy):
     page.goto(f"{base}/chat?contact={grace}")
     page.locator(".smschat-assignee", has_text="Assigned to Amy").wait_for(timeout=30_000)
     page.get_by_role("textbox", name="Message").fill("Yes, until 5pm.")
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     page.locator(".smschat-history .msg", has_text="Yes, until 5pm.").wait_for(timeout=30_000)
     page.goto(f"{base}/inbox")
     page.get_by_role("heading", name="Waiting replies").wait_for()
@@ -84,7 +84,7 @@ def test_a_quick_reply_is_inserted_and_sent_and_a_note_stays_home(live_app, amy)
     # The live counter counts the inserted text.
     page.wait_for_function("n => document.querySelector('.smschat-counter').textContent === n",
                            arg=f"{len(expected)} / 160", timeout=10_000)
-    page.get_by_role("button", name="Send").click()
+    page.get_by_role("button", name="Send", exact=True).click()
     sent = page.locator(".smschat-history .msg.out", has_text=expected)
     sent.locator(".status", has_text="delivered").wait_for(timeout=30_000)
     # A note: drawn as a note, never sent.

@@ -143,7 +143,7 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
         while time.monotonic() < deadline:
             body = f"ui message {ui_sent}"
             page.get_by_role("textbox", name="Message").fill(body)
-            page.get_by_role("button", name="Send").click()
+            page.get_by_role("button", name="Send", exact=True).click()
             # Generous: on 2 busy cores the dashboard shares the CPU with everything else here.
             page.locator(".smschat-history .msg", has_text=body).wait_for(timeout=90_000)
             ui_sent += 1
