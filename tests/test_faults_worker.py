@@ -9,11 +9,11 @@ from collections import Counter, defaultdict
 import pytest
 from sqlalchemy import select
 
-from smschat.chat import window as chat
 from smschat.models import Message
-from smschat.people import contacts
 
+from . import queueing
 from .conftest import ROOT
+from .queueing import queue_chat
 from .waiting import wait_until
 
 pytestmark = pytest.mark.timeout(120)
@@ -21,20 +21,8 @@ pytestmark = pytest.mark.timeout(120)
 
 def _contacts(session, project, n):
     project.rate_limit = 10.0  # segments per second, so the test waits on faults, not on the rate
-    people = []
-    for i in range(n):
-        c = contacts.create_contact(session, project, "case", f"patient {i}")
-        contacts.register_phone(session, project, c, f"+1415555{i:04d}")
-        people.append(c)
-    session.commit()
-    return people
+    return queueing.people(session, project, n, name="patient")
 
-
-def _queue(session, project, agent, people, per_contact):
-    for k in range(per_contact):
-        for c in people:
-            chat.send_chat_message(session, project.id, c.id, agent.id, f"{c.name} #{k}")
-    session.commit()
 
 
 def _start_worker(tmp_path, name):
@@ -78,7 +66,7 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(
     monkeypatch.setenv("SMSCHAT_RECONCILE_EVERY_SECONDS", "0.2")
     monkeypatch.setenv("SMSCHAT_RECONCILE_GRACE_SECONDS", "2")
     people = _contacts(session, project, 3)
-    _queue(session, project, agent, people, per_contact=4)
+    queue_chat(session, project, agent, people, per_contact=4)
     fake_twilio.delay = 0.3
     first = _start_worker(tmp_path, "first")
     try:
@@ -112,7 +100,7 @@ def test_twilio_away_for_a_while_then_back_everything_goes_out_in_order(
     monkeypatch.setenv("SMSCHAT_MAX_SEND_ATTEMPTS", "30")
     people = _contacts(session, project, 2)
     fake_twilio.down()
-    _queue(session, project, agent, people, per_contact=3)
+    queue_chat(session, project, agent, people, per_contact=3)
     proc = _start_worker(tmp_path, "worker")
     try:
         _wait(lambda: len(fake_twilio.requests) >= 6, 30, "attempts while Twilio is away")

@@ -2,14 +2,13 @@
 time zone), quiet hours move scheduled and automated messages to the next allowed minute and
 say so, and opt-out is checked at the time of sending. The worker runs on a ManualClock."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 
 import pytest
 
 from smschat.accounts import projects
 from smschat.accounts.actor import Actor
 from smschat.automation import delay
-from smschat.automation import runner as automation
 from smschat.chat import settings
 from smschat.chat import window as chat
 from smschat.clock import ManualClock

@@ -10,31 +10,16 @@ import pytest
 from sqlalchemy import select
 
 from smschat.accounts import projects
-from smschat.chat import window as chat
 from smschat.messaging import outbox
 from smschat.models import Message, PhoneNumber
-from smschat.people import contacts
 
+from .queueing import people as people_with_numbers
+from .queueing import queue_chat
 from .test_faults_worker import _settled, _start_worker, _statuses, _wait
 
 pytestmark = pytest.mark.timeout(180)
 
 
-def _people(session, project, n, prefix="+1415555"):
-    people = []
-    for i in range(n):
-        c = contacts.create_contact(session, project, "case", f"{project.slug} {i}")
-        contacts.register_phone(session, project, c, f"{prefix}{i:04d}")
-        people.append(c)
-    session.commit()
-    return people
-
-
-def _queue(session, project, agent, people, per_contact):
-    for k in range(per_contact):
-        for c in people:
-            chat.send_chat_message(session, project.id, c.id, agent.id, f"{c.name} #{k}")
-    session.commit()
 
 
 def _stop(proc):
@@ -49,8 +34,8 @@ def test_fifty_in_flight_then_sigkill_nothing_is_sent_twice(
     monkeypatch.setenv("SMSCHAT_RECONCILE_EVERY_SECONDS", "0.2")
     monkeypatch.setenv("SMSCHAT_RECONCILE_GRACE_SECONDS", "3")
     project.rate_limit = 0  # no limit: 50 requests leave at once
-    people = _people(session, project, 60)
-    _queue(session, project, agent, people, per_contact=1)
+    people = people_with_numbers(session, project, 60)
+    queue_chat(session, project, agent, people, per_contact=1)
     fake_twilio.latency = 3.0
     first = _start_worker(tmp_path, "first")
     try:
@@ -90,8 +75,8 @@ def test_the_rate_limit_holds_under_a_cpu_hog(twilio_env, fake_twilio, session, 
     monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "0.1")
     project.sender_numbers = ["+15005550006", "+15005550007"]
     project.rate_limit = 5.0
-    people = _people(session, project, 50)
-    _queue(session, project, agent, people, per_contact=1)
+    people = people_with_numbers(session, project, 50)
+    queue_chat(session, project, agent, people, per_contact=1)
     fake_twilio.latency, fake_twilio.jitter = 0.2, 0.05
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
@@ -116,8 +101,8 @@ def test_first_in_first_out_per_contact_under_concurrency(
         twilio_env, fake_twilio, session, project, agent, monkeypatch, tmp_path):
     monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "0.1")
     project.rate_limit = 0
-    people = _people(session, project, 20)
-    _queue(session, project, agent, people, per_contact=5)
+    people = people_with_numbers(session, project, 20)
+    queue_chat(session, project, agent, people, per_contact=5)
     fake_twilio.latency, fake_twilio.jitter = 0.1, 0.09  # answers come back out of order
     proc = _start_worker(tmp_path, "worker")
     try:
@@ -145,8 +130,8 @@ def test_a_contact_stays_on_one_sender_number_and_new_contacts_spread(
     numbers = ["+15005550006", "+15005550007", "+15005550008"]
     project.sender_numbers = numbers
     project.rate_limit = 0
-    people = _people(session, project, 30)
-    _queue(session, project, agent, people, per_contact=3)
+    people = people_with_numbers(session, project, 30)
+    queue_chat(session, project, agent, people, per_contact=3)
     proc = _start_worker(tmp_path, "worker")
     try:
         _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
@@ -168,9 +153,9 @@ def test_a_slow_sender_never_delays_another_sender(twilio_env, fake_twilio, sess
     other = projects.create_project(session, "other", "Other", sender_numbers=["+15005550007"])
     project.rate_limit = other.rate_limit = 10.0
     session.commit()
-    slow = _people(session, project, 10)
-    quick = _people(session, other, 10, prefix="+1415666")
-    _queue(session, project, agent, slow, per_contact=1)
+    slow = people_with_numbers(session, project, 10)
+    quick = people_with_numbers(session, other, 10, prefix="+1415666")
+    queue_chat(session, project, agent, slow, per_contact=1)
     for c in quick:
         outbox.enqueue(session, other, c, f"{c.name} #0", workflow="chat")
     session.commit()
@@ -193,8 +178,8 @@ def test_sigterm_stops_claiming_and_records_what_was_in_flight(
     monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "0.1")
     monkeypatch.setenv("SMSCHAT_WORKER_CONCURRENCY", "10")
     project.rate_limit = 0
-    people = _people(session, project, 40)
-    _queue(session, project, agent, people, per_contact=1)
+    people = people_with_numbers(session, project, 40)
+    queue_chat(session, project, agent, people, per_contact=1)
     fake_twilio.latency = 0.8  # under the client's 1 s timeout
     proc = _start_worker(tmp_path, "worker")
     try:

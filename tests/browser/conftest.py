@@ -10,9 +10,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from sqlalchemy import select
+
 from smschat import db as dbmod
 from smschat.demo import load_demo
+from smschat.messaging import inbound
 from smschat.migrate import upgrade
+from smschat.models import Contact, Project
 
 from ..conftest import ROOT, free_port
 from ..waiting import wait_until
@@ -148,3 +152,15 @@ def login(page, base: str, username: str, path: str = "/") -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Log in").click()
     page.get_by_text(f"Logged in as {username}").wait_for(timeout=20_000)
+
+
+def contact_ids(url: str) -> dict[str, int]:
+    """The live app's contacts by name."""
+    with dbmod.session_scope(url, readonly=True) as s:
+        return {c.name: c.id for c in s.scalars(select(Contact))}
+
+
+def incoming(url: str, number: str, body: str) -> None:
+    """An SMS from `number` arrives, through the same inbound path a gateway uses."""
+    with dbmod.session_scope(url) as s:
+        inbound.receive_sms(s, s.scalar(select(Project)), number, body)

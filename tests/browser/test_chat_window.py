@@ -6,8 +6,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
 from smschat import db as dbmod
-from smschat.messaging import inbound
-from smschat.models import ChatSettings, Contact, Project
+from smschat.models import ChatSettings
 
 from .conftest import (
     ARTIFACTS,
@@ -16,17 +15,8 @@ from .conftest import (
     settle,
     wait_for_refreshes,
 )
-
-
-def _ids(url):
-    with dbmod.session_scope(url, readonly=True) as s:
-        return {c.name: c.id for c in s.scalars(select(Contact))}
-
-
-def _incoming(url, number, body):
-    with dbmod.session_scope(url) as s:
-        project = s.scalar(select(Project))
-        inbound.receive_sms(s, project, number, body)
+from .conftest import contact_ids as _ids
+from .conftest import incoming as _incoming
 
 
 def _set(url, **values):

@@ -17,21 +17,13 @@ from smschat.messaging import inbound
 from smschat.models import ChatSettings, Contact, Project, WebUser
 
 from ..waiting import wait_until
-from .conftest import ARTIFACTS, login, settle, start_dashboard
+from .conftest import ARTIFACTS, login, settle, start_dashboard, contact_ids as _ids, incoming as _incoming
 
 SIZES = [(1366, 768), (1280, 720)]
 HISTORY_LINES = 60
 TIMESTAMP = re.compile(r"^\d\d:\d\d[ap]m \d\d/\d\d/\d\d$")
 
 
-def _ids(url):
-    with dbmod.session_scope(url, readonly=True) as s:
-        return {c.name: c.id for c in s.scalars(select(Contact))}
-
-
-def _incoming(url, number, body):
-    with dbmod.session_scope(url) as s:
-        inbound.receive_sms(s, s.scalar(select(Project)), number, body)
 
 
 def _set(url, **values):

@@ -6,20 +6,11 @@ from sqlalchemy import select
 from smschat import db as dbmod
 from smschat.accounts.actor import Actor
 from smschat.chat import quickreplies
-from smschat.messaging import inbound
-from smschat.models import Contact, Message, Project, WebUser
+from smschat.models import Message, Project, WebUser
 
-from .conftest import ARTIFACTS, login, settle
-
-
-def _ids(url):
-    with dbmod.session_scope(url, readonly=True) as s:
-        return {c.name: c.id for c in s.scalars(select(Contact))}
+from .conftest import ARTIFACTS, login, settle, contact_ids as _ids, incoming as _incoming
 
 
-def _incoming(url, number, body):
-    with dbmod.session_scope(url) as s:
-        inbound.receive_sms(s, s.scalar(select(Project)), number, body)
 
 
 @pytest.fixture

@@ -3,20 +3,11 @@
 from sqlalchemy import select
 
 from smschat import db as dbmod
-from smschat.messaging import inbound
-from smschat.models import Contact, Project, SettingsChange
+from smschat.models import SettingsChange
 
-from .conftest import ARTIFACTS, login, settle
-
-
-def _ids(url):
-    with dbmod.session_scope(url, readonly=True) as s:
-        return {c.name: c.id for c in s.scalars(select(Contact))}
+from .conftest import ARTIFACTS, login, settle, contact_ids as _ids, incoming as _incoming
 
 
-def _incoming(url, number, body):
-    with dbmod.session_scope(url) as s:
-        inbound.receive_sms(s, s.scalar(select(Project)), number, body)
 
 
 def test_a_supervisor_saves_counter_and_case_name_and_the_chat_follows(live_app, browser):
