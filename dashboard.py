@@ -56,6 +56,12 @@ PAGE_ACTIONS = {
     "settings": Action.CHANGE_SETTINGS,
     "stuck": Action.RETRY_STUCK,
 }
+# How the navigation groups the pages (every page of PAGES in exactly one section).
+SECTIONS = {
+    "Conversations": ["contacts", "chat", "inbox", "search", "simulator", "unknown_senders"],
+    "Messaging": ["broadcasts", "reminders", "keywords", "surveys", "stuck", "message_log"],
+    "Administration": ["manage_contacts", "settings", "users", "projects"],
+}
 if not simulator.available():
     # The simulator writes inbound messages no phone sent: only with the loopback gateway.
     del PAGES["simulator"], PAGE_ACTIONS["simulator"]
@@ -181,7 +187,13 @@ def main() -> None:
         return
     viewer = st.session_state["viewer"]
     allowed = [name for name, action in PAGE_ACTIONS.items() if access.allowed(viewer["role"], action)]
-    page = st.navigation([PAGES[name] for name in allowed])
+    sections: dict[str, list] = {}
+    for title, names in SECTIONS.items():
+        if shown := [PAGES[name] for name in names if name in allowed]:
+            sections[title] = shown
+    # Fully expanded: with sixteen pages Streamlit would otherwise hide the last ones
+    # (Settings among them) behind "View more".
+    page = st.navigation(sections, expanded=True)
     NAVIGATED.append(True)
     wanted = st.session_state.pop("after_login", None)
     if wanted and wanted["page"] in allowed:

@@ -166,3 +166,22 @@ def test_opted_out_number_gets_nothing(session, project, agent, marie):
         chat.send_chat_message(session, project.id, marie.id, agent.id, "hi")
     session.rollback()
     assert session.scalars(select(Message)).all() == []
+
+
+def test_a_message_knows_its_sender_when_queued_and_a_busy_sender_is_left_in_the_queue(session, project, agent):
+    from smschat.people import contacts
+
+    project.sender_numbers = ["+15550000001", "+15550000002"]
+    people = []
+    for i in range(8):
+        c = contacts.create_contact(session, project, "case", f"case {i}")
+        contacts.register_phone(session, project, c, f"+1415555{i:04d}")
+        people.append(c)
+    ids = [chat.send_chat_message(session, project.id, c.id, agent.id, "hello").id for c in people]
+    session.commit()
+    senders = {i: session.get(Message, i).sender for i in ids}
+    assert set(senders.values()) == {"+15550000001", "+15550000002"}  # spread, and known before any claim
+    claimed = _claim(session, skip_senders={"+15550000001"})
+    assert claimed == sorted(i for i in ids if senders[i] == "+15550000002")
+    # Nothing was taken from the busy sender: its messages are still queued for another claim.
+    assert _claim(session) == sorted(i for i in ids if senders[i] == "+15550000001")

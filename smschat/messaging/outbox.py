@@ -8,7 +8,7 @@ from __future__ import annotations
 import zlib
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import and_, delete, exists, func, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -90,6 +90,10 @@ def enqueue(
     if blocked is not None:
         raise NumberBlocked(f"{blocked.text} Nothing is sent to {phone_number} until staff allow it again in the chat.")
     info = count_segments(body)
+    # The sender is chosen now (sticky per number) so a worker can leave a busy sender's
+    # messages in the queue instead of claiming them; the claim chooses again in case the
+    # project's numbers changed meanwhile.
+    sender = choose_senders(session, project, [phone_number])[phone_number]
     message = Message(
         project_id=project.id,
         contact_id=contact.id if contact is not None else None,
@@ -101,6 +105,7 @@ def enqueue(
         encoding=info.encoding,
         workflow=Workflow(workflow).value,
         sent_by_id=sent_by_id,
+        sender=sender,
         created_at=created_at or utcnow(),
     )
     session.add(message)
@@ -110,8 +115,12 @@ def enqueue(
     return message
 
 
-def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seconds: int = 120, now: datetime | None = None) -> list[int]:
+def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seconds: int = 120,
+                now: datetime | None = None, skip_senders: set[str] | frozenset = frozenset()) -> list[int]:
     """Claim due queued messages for one worker; the caller commits at once.
+
+    `skip_senders`: sender numbers this worker cannot send from any sooner (their rate is
+    taken up), so their messages stay queued for whoever can.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same row.
     SQLite: the session's transaction began IMMEDIATE, so claims are serialized.
@@ -119,9 +128,11 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
     """
     now = now or utcnow()
     earlier = aliased(Message)
+    skip = sorted(s for s in skip_senders if s is not None)
     candidates = (
         select(Message.id)
         .where(
+            (Message.sender.is_(None) | Message.sender.notin_(skip)) if skip else true(),
             Message.status == Status.QUEUED.value,
             Message.direction == Direction.OUT.value,
             (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
@@ -385,6 +396,8 @@ def retry(session: Session, project_id: int, message_id: int) -> Message:
         raise ValidationError("Only failed, undelivered or unknown outgoing messages can be retried.")
     message.status = Status.QUEUED.value
     message.status_at = utcnow()
+    # Its wait starts again now: Stuck messages counts a queued message's age from here.
+    message.not_before = message.status_at
     message.next_attempt_at = None
     message.attempts = 0
     message.error_code = message.error_message = None

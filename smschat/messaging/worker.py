@@ -107,6 +107,10 @@ class Dispatcher:
         self.planned: dict[str, float] = {}  # per sender: when the last launched job may leave
         self.pacers: dict[str, Pacer] = {}
         self.flying: dict[str, int] = {}
+        # Per sender key: until when (monotonic) its time is taken up here, and the sender
+        # numbers its messages carry; claims leave those messages to other workers meanwhile.
+        self.full_until: dict[str, float] = {}
+        self.numbers: dict[str, set] = {}
         self.lock = threading.RLock()
         self.answered: list[tuple[int, SendResult]] = []
         self.wake = threading.Event()
@@ -172,9 +176,14 @@ class Dispatcher:
                 self._landed(job.sender)  # our claim expired meanwhile: another round owns it now
         return len(ours)
 
+    def _busy_senders(self) -> set[str]:
+        mono = self.clock.monotonic()
+        return {number for key, until in self.full_until.items() if until > mono
+                for number in self.numbers.get(key, ())}
+
     def _claim(self, session, room: int, now) -> int:
         ids = outbox.claim_batch(session, self.wid, limit=room, lease_seconds=get_settings().send_lease_seconds,
-                                 now=now)
+                                 now=now, skip_senders=self._busy_senders())
         if not ids:
             return 0
         rows = session.execute(
@@ -216,6 +225,7 @@ class Dispatcher:
         """Keep what the sender can send within the horizon, its slots reserved in the database
         (shared by every worker); the rest goes back to the queue until the sender is free."""
         queue = self.waiting.setdefault(sender, deque())
+        self.numbers.setdefault(sender, set()).update(sms.sender for _, sms in items)
         rate = projects[items[0][0].project_id].rate_limit if self.gateway.rate_limited else 0
         if rate <= 0:
             queue.extend(Job(sms, sender, 0.0, float("-inf"), m.project_id) for m, sms in items)
@@ -241,8 +251,10 @@ class Dispatcher:
                 not_before += max(1, message.segments) * per_segment
             free = start + timedelta(seconds=segments * per_segment)
         # Claimed again a little before the sender is free, so its queue here never runs dry.
-        outbox.release(session, [m.id for m, _ in items[len(keep):]], self.wid,
-                       not_before=free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS))
+        again = free - timedelta(seconds=HORIZON_SECONDS - MAX_RATE_WAIT_SECONDS)
+        outbox.release(session, [m.id for m, _ in items[len(keep):]], self.wid, not_before=again)
+        if len(keep) < len(items) or ahead + per_segment > HORIZON_SECONDS:
+            self.full_until[sender] = mono + (again - now).total_seconds()
 
     def _due(self) -> list[Job]:
         """Jobs whose sender slot comes within the lookahead, within each sender's share of the
