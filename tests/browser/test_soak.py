@@ -32,6 +32,7 @@ from smschat.models import Contact, Message, StatusReport
 from smschat.people import contacts
 
 from ..conftest import ROOT, TWILIO_SID, _empty, free_port
+from .conftest import settle
 from ..waiting import wait_until
 
 SOAK_SECONDS = float(os.environ.get("SMSCHAT_SOAK_SECONDS", "30"))
@@ -143,9 +144,17 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
         while time.monotonic() < deadline:
             body = f"ui message {ui_sent}"
             page.get_by_role("textbox", name="Message").fill(body)
-            page.get_by_role("button", name="Send", exact=True).click()
+            try:
+                page.get_by_role("button", name="Send", exact=True).click()
+            except Exception:
+                page.screenshot(path=str(tmp_path / "soak-failed.png"), full_page=True)
+                print("page text at the failure:", page.locator("body").inner_text()[-2000:])
+                raise
             # Generous: on 2 busy cores the dashboard shares the CPU with everything else here.
             page.locator(".smschat-history .msg", has_text=body).wait_for(timeout=90_000)
+            # The send's own run is over: the composer it drew is the one to type in (while a
+            # run is under way, the previous run's composer can still be on the page, stale).
+            settle(page, 60_000)
             ui_sent += 1
         stop.set()
         for t in threads:
@@ -157,9 +166,21 @@ def test_mixed_traffic_against_one_postgres_with_two_workers_keeps_every_count(p
             with dbmod.session_scope(pg_url, readonly=True) as s:
                 out = dict(s.execute(select(Message.status, func.count()).where(Message.direction == "out")
                                      .group_by(Message.status)).all())
+            seen.update(out)
             return set(out) == {"delivered"}
 
-        wait_until(settled, 120, "every outgoing message delivered", interval=0.5)
+        seen: dict[str, int] = {}
+        try:
+            wait_until(settled, 120, "every outgoing message delivered", interval=0.5)
+        except BaseException:
+            with dbmod.session_scope(pg_url, readonly=True) as s:
+                print("not delivered:", s.execute(
+                    select(Message.id, Message.status, Message.error_message, Message.attempts, Message.created_at,
+                           Message.send_started_at, Message.status_at, Message.gateway_message_id)
+                    .where(Message.direction == "out", Message.status != "delivered")).all())
+            for n in ("worker1", "worker2"):
+                print(n, (tmp_path / f"{n}.log").read_text()[-3000:])
+            raise
     finally:
         stop.set()
         for p in procs:

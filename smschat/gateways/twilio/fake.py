@@ -258,7 +258,12 @@ class FakeTwilio:
 
     def start(self, port: int) -> str:
         self.server = uvicorn.Server(uvicorn.Config(self.asgi(), host="127.0.0.1", port=port, log_level="warning",
-                                                    timeout_graceful_shutdown=1, backlog=1024))
+                                                    timeout_graceful_shutdown=1, backlog=1024,
+                                                    # Twilio's edge keeps idle connections open for
+                                                    # about a minute; uvicorn's 5 s default closed
+                                                    # them under a busy client mid-reuse (a reset
+                                                    # that is not Twilio's behaviour).
+                                                    timeout_keep_alive=75))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 10
