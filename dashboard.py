@@ -62,6 +62,8 @@ SECTIONS = {
     "Messaging": ["broadcasts", "reminders", "keywords", "surveys", "stuck", "message_log"],
     "Administration": ["manage_contacts", "settings", "users", "projects"],
 }
+if sorted(n for names in SECTIONS.values() for n in names) != sorted(PAGES):
+    raise RuntimeError("SECTIONS must list every page of PAGES exactly once")  # else a page vanishes from the menu
 if not simulator.available():
     # The simulator writes inbound messages no phone sent: only with the loopback gateway.
     del PAGES["simulator"], PAGE_ACTIONS["simulator"]
