@@ -179,6 +179,17 @@ def _run_worker(url: str, env: dict, done) -> tuple[float, int]:
         proc.wait(30)
 
 
+def _departures(url: str) -> dict[str, list[float]]:
+    """Per sender, when each request left (the worker records it as the message's sent time):
+    the rate limit is kept there; the fake API reads them later, on a loop sharing the CPU."""
+    with session_scope(url, readonly=True) as s:
+        rows = s.execute(select(Message.sender, Message.sent_at).where(Message.sent_at.is_not(None))).all()
+    out: dict[str, list[float]] = {}
+    for sender, at in rows:
+        out.setdefault(sender, []).append(at.timestamp())
+    return out
+
+
 def _window_max(times: list[float]) -> int:
     times, best, j = sorted(times), 0, 0
     for i, t in enumerate(times):
@@ -256,16 +267,19 @@ def _scenario_a(backend: str, fake, env: dict, seconds: float) -> dict:
         _enqueue(url, _second_project(url, [SERVICE], 100.0), numbers, [SERVICE], 100.0)
         _reset(fake)
         elapsed, peak = _run_worker(url, env, lambda: _pending(url) == 0)
-    by_sender: dict[str, list[float]] = {}
+        departed = _departures(url)
+    arrived: dict[str, list[float]] = {}
     for seen in fake.requests:
-        by_sender.setdefault(seen.form.get("MessagingServiceSid") or seen.form["From"], []).append(seen.arrived)
-    start = min(min(t) for t in by_sender.values())
-    end = min(max(t) for t in by_sender.values())  # while every sender still had work
-    reached = sum(1 for t in by_sender.values() for x in t if start <= x <= end) / (end - start)
-    over = {k: _window_max(v) for k, v in by_sender.items()}
+        arrived.setdefault(seen.form.get("MessagingServiceSid") or seen.form["From"], []).append(seen.arrived)
+    start = min(min(t) for t in departed.values())
+    end = min(max(t) for t in departed.values())  # while every sender still had work
+    reached = sum(1 for t in departed.values() for x in t if start <= x <= end) / (end - start)
+    over = {k: _window_max(v) for k, v in departed.items()}
     worst_number = max(v for k, v in over.items() if k != SERVICE)
-    print(f"{backend} (a): {reached:,.1f} of {per_second}/s ({reached / per_second:.1%}); most in any second: "
-          f"numbers {worst_number} (limit 10), service {over.get(SERVICE)} (limit 100); "
+    seen = {k: _window_max(v) for k, v in arrived.items()}
+    print(f"{backend} (a): {reached:,.1f} of {per_second}/s ({reached / per_second:.1%}); most in any second, "
+          f"as they left: numbers {worst_number} (limit 10), service {over.get(SERVICE)} (limit 100); as the fake "
+          f"API read them: {max(v for k, v in seen.items() if k != SERVICE)}, {seen.get(SERVICE)}; "
           f"peak memory {peak / 1024:.0f} MiB; {2 * n} messages in {elapsed:.1f} s, worker CPU "
           f"{CPU['last'] * 1000 / (2 * n):.1f} ms per message", flush=True)
     return {"figure": f"(a) 10 numbers at 10/s + service at 100/s, 200 ms API ({reached:,.0f}/s; max/s "
@@ -284,16 +298,25 @@ def _unlimited_rate(url: str, pid: int, numbers: list[str], fake, env: dict, lat
     return (len(times) - 1) / (times[-1] - times[0]), peak
 
 
+# (b) again with this many in flight: at the default 50, a 200 ms API caps any sender at
+# 50 / 0.2 s = 250/s (Little's law), below what one worker does against an API answering at once.
+WIDE = 200
+
+
 def _scenario_b(backend: str, fake, env: dict, seconds: float) -> dict:
     n = int(200 * seconds)
     with scratch_database(backend) as url:
         pid, numbers = _people(url, n)
         zero, _ = _unlimited_rate(url, pid, numbers, fake, env, 0.0)
         slow, peak = _unlimited_rate(url, pid, numbers, fake, env, 0.2)
-    print(f"{backend} (b): no limit, 200 ms API {slow:,.0f}/s against {zero:,.0f}/s at once ({slow / zero:.0%}); "
-          f"peak memory {peak / 1024:.0f} MiB", flush=True)
-    return {"figure": f"(b) no limit, 200 ms API ({slow:,.0f}/s; peak {peak / 1024:.0f} MiB)", "backend": backend,
-            "value": round(1000 / slow, 2), "unit": "ms per message (1/rate)", "baseline": round(1000 / zero, 2),
+        wide, wide_peak = _unlimited_rate(url, pid, numbers, fake, {**env, "SMSCHAT_WORKER_CONCURRENCY": str(WIDE)},
+                                          0.2)
+    print(f"{backend} (b): no limit, 200 ms API: {slow:,.0f}/s with 50 in flight ({slow / 250:.0%} of their "
+          f"ceiling, 250/s), {wide:,.0f}/s with {WIDE} in flight, against {zero:,.0f}/s at once ({wide / zero:.0%}); "
+          f"peak memory {peak / 1024:.0f} / {wide_peak / 1024:.0f} MiB", flush=True)
+    return {"figure": f"(b) no limit, 200 ms API, {WIDE} in flight ({wide:,.0f}/s; 50 in flight: {slow:,.0f}/s; "
+                      f"peak {wide_peak / 1024:.0f} MiB)", "backend": backend,
+            "value": round(1000 / wide, 2), "unit": "ms per message (1/rate)", "baseline": round(1000 / zero, 2),
             "note": "baseline: the same worker, API answering at once"}
 
 

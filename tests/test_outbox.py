@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from smschat.chat import window as chat
 from smschat.config import get_settings
@@ -181,7 +181,37 @@ def test_a_message_knows_its_sender_when_queued_and_a_busy_sender_is_left_in_the
     session.commit()
     senders = {i: session.get(Message, i).sender for i in ids}
     assert set(senders.values()) == {"+15550000001", "+15550000002"}  # spread, and known before any claim
-    claimed = _claim(session, skip_senders={"+15550000001"})
+    busy = [outbox.Quota(frozenset({"+15550000001"}), 0), outbox.Quota(frozenset({"+15550000002"}), 50),
+            outbox.Quota(None, 50)]
+    claimed = _claim(session, quotas=busy)
     assert claimed == sorted(i for i in ids if senders[i] == "+15550000002")
     # Nothing was taken from the busy sender: its messages are still queued for another claim.
     assert _claim(session) == sorted(i for i in ids if senders[i] == "+15550000001")
+
+
+def test_one_senders_backlog_never_crowds_another_sender_out_of_a_claim(session, project, agent):
+    from smschat.people import contacts
+
+    def queue(sender: str, n: int, start: int) -> list[int]:
+        project.sender_numbers = [sender]
+        out = []
+        for i in range(start, start + n):
+            c = contacts.create_contact(session, project, "case", f"case {i}")
+            contacts.register_phone(session, project, c, f"+1415555{i:04d}")
+            out.append(chat.send_chat_message(session, project.id, c.id, agent.id, "hello").id)
+        return out
+
+    slow = queue("+15550000001", 20, 0)  # older: first in id order
+    fast = queue("+15550000002", 5, 100)
+    session.commit()
+    quotas = [outbox.Quota(frozenset({"+15550000001"}), 10, pace=0.1),
+              outbox.Quota(frozenset({"+15550000002"}), 10, pace=0.01), outbox.Quota(None, 10, pace=0.01)]
+    # The faster sender's messages can all leave before the slower sender's second one.
+    assert _claim(session, limit=6, quotas=quotas) == sorted(fast + slow[:1])
+    # Each sender's quota caps what one claim takes from it.
+    assert _claim(session, limit=50, quotas=quotas) == slow[1:11]
+    # Messages whose sender is in no quota (here: none chosen) come through the last one.
+    session.execute(update(Message).where(Message.id.in_(slow[11:])).values(sender=None))
+    session.commit()
+    assert _claim(session, limit=50, quotas=quotas[:2]) == []
+    assert _claim(session, limit=50, quotas=quotas) == slow[11:]

@@ -27,6 +27,8 @@ class SendResult:
     # The request may have reached the gateway but its answer was lost (read timeout, reset
     # after sending, an unreadable answer): never re-sent by itself, looked up instead.
     lost: bool = False
+    # When the request left (set by the worker): the message's `sent_at`.
+    departed_at: datetime | None = None
 
     @classmethod
     def failure(cls, code: str | None, message: str, *, retryable: bool) -> SendResult:

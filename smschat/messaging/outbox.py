@@ -6,9 +6,10 @@ A status only moves forward; a late or repeated callback never moves it back.
 from __future__ import annotations
 
 import zlib
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, exists, func, select, true, update
+from sqlalchemy import Float, and_, delete, exists, func, literal, select, true, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -115,12 +116,28 @@ def enqueue(
     return message
 
 
+@dataclass(frozen=True)
+class Quota:
+    """How many due messages from some sender numbers one claim may take.
+
+    `numbers` None: every message whose sender is in no other quota (or not chosen yet).
+    `pace`: seconds of the sender's time per message, `ahead`: seconds of it the worker already
+    holds; a claim takes first the messages that could leave soonest, so one sender's backlog
+    never crowds another sender out of the batch."""
+
+    numbers: frozenset[str] | None
+    limit: int
+    pace: float = 0.0
+    ahead: float = 0.0
+
+
 def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seconds: int = 120,
-                now: datetime | None = None, skip_senders: set[str] | frozenset = frozenset()) -> list[int]:
+                now: datetime | None = None, quotas: list[Quota] | None = None) -> list[int]:
     """Claim due queued messages for one worker; the caller commits at once.
 
-    `skip_senders`: sender numbers this worker cannot send from any sooner (their rate is
-    taken up), so their messages stay queued for whoever can.
+    Without `quotas`, the oldest due messages; with them, at most each quota's limit of its
+    senders' messages (limit 0: a sender this worker cannot send from any sooner, its messages
+    stay queued for whoever can).
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same row.
     SQLite: the session's transaction began IMMEDIATE, so claims are serialized.
@@ -128,32 +145,31 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
     """
     now = now or utcnow()
     earlier = aliased(Message)
-    skip = sorted(s for s in skip_senders if s is not None)
-    candidates = (
-        select(Message.id)
-        .where(
-            (Message.sender.is_(None) | Message.sender.notin_(skip)) if skip else true(),
-            Message.status == Status.QUEUED.value,
-            Message.direction == Direction.OUT.value,
-            (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
-            (Message.not_before.is_(None)) | (Message.not_before <= now),
-            ~exists().where(
-                and_(
-                    earlier.project_id == Message.project_id,
-                    earlier.phone_number == Message.phone_number,
-                    earlier.direction == Direction.OUT.value,
-                    earlier.id < Message.id,
-                    earlier.status.in_(PENDING),
-                    # One waiting for its time (send later, quiet hours) holds nobody back.
-                    (earlier.not_before.is_(None)) | (earlier.not_before <= now),
-                )
-            ),
-        )
-        .order_by(Message.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
+    due = (
+        Message.status == Status.QUEUED.value,
+        Message.direction == Direction.OUT.value,
+        (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
+        (Message.not_before.is_(None)) | (Message.not_before <= now),
+        ~exists().where(
+            and_(
+                earlier.project_id == Message.project_id,
+                earlier.phone_number == Message.phone_number,
+                earlier.direction == Direction.OUT.value,
+                earlier.id < Message.id,
+                earlier.status.in_(PENDING),
+                # One waiting for its time (send later, quiet hours) holds nobody back.
+                (earlier.not_before.is_(None)) | (earlier.not_before <= now),
+            )
+        ),
     )
-    ids = [row[0] for row in session.execute(candidates)]
+    if quotas is None:
+        chosen = select(Message.id).where(*due).order_by(Message.id).limit(limit)
+    else:
+        chosen = _by_quota(due, quotas, limit)
+        if chosen is None:
+            return []
+        chosen = select(Message.id).where(Message.id.in_(chosen), Message.status == Status.QUEUED.value)
+    ids = [row[0] for row in session.execute(chosen.with_for_update(skip_locked=True))]
     if not ids:
         return []
     session.execute(
@@ -170,6 +186,28 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
         .execution_options(synchronize_session=False)
     )
     return sorted(ids)
+
+
+def _by_quota(due, quotas: list[Quota], limit: int):
+    """The ids to claim: each quota's oldest due messages (one indexed query each), merged in
+    the order they could leave."""
+    known = sorted({n for q in quotas if q.numbers for n in q.numbers})
+    parts = []
+    for quota in quotas:
+        if quota.limit <= 0:
+            continue
+        if quota.numbers is not None:
+            mine = Message.sender.in_(sorted(quota.numbers))
+        else:
+            mine = Message.sender.is_(None) | Message.sender.notin_(known) if known else true()
+        oldest = select(Message.id).where(*due, mine).order_by(Message.id).limit(quota.limit).subquery()
+        leaves = literal(quota.ahead, Float) + literal(quota.pace, Float) * func.row_number().over(
+            order_by=oldest.c.id)
+        parts.append(select(oldest.c.id.label("id"), leaves.label("leaves")))
+    if not parts:
+        return None
+    merged = union_all(*parts).subquery()
+    return select(merged.c.id).order_by(merged.c.leaves, merged.c.id).limit(limit)
 
 
 def backoff_seconds(attempts: int) -> float:
@@ -253,7 +291,8 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
     message.lease_expires_at = None
     if result.ok:
         message.gateway_message_id = result.gateway_message_id or message.gateway_message_id
-        message.sent_at = now
+        # When the request left: the rate limit is kept (and can be checked) on these times.
+        message.sent_at = result.departed_at or now
         if result.segments:
             message.segments = result.segments
         # Accepted by the gateway counts as sent at least; a racing callback may be ahead.

@@ -19,8 +19,8 @@ import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -68,20 +68,52 @@ def worker_id() -> str:
 
 
 class Pacer:
-    """One sender's departures in this process. `take` holds the sender until its slot and
-    books the next slot from the moment this request actually leaves."""
+    """One sender's departures in this process. `take` holds a request until it may leave:
+    not before its slot, and never more than the sender's limit in any one-second window of
+    departures (each request uses `seconds` of the sender's time, segments x (1 + margin) /
+    rate, so one second holds `1 + margin` of it). A request that leaves late does not push
+    every later one back: the window, not the previous departure, decides."""
 
-    def __init__(self, clock: Clock):
+    WINDOW = 1.0
+    # The next may leave this fraction of the previous one's time after it, so a late start
+    # catches up without a burst.
+    SMOOTH = 0.5
+
+    def __init__(self, clock: Clock, margin: float = 0.0):
         self.clock = clock
+        self.capacity = (1 + margin) * self.WINDOW + 1e-9
         self.lock = threading.Lock()
-        self.next_at = float("-inf")  # on clock.monotonic()
+        self.recent: deque[tuple[float, float]] = deque()  # (departed, seconds), on clock.monotonic()
+        self.next_at = float("-inf")  # the earliest the next request may leave
 
-    def take(self, seconds: float, not_before: float) -> None:
+    def take(self, seconds: float, not_before: float) -> float:
+        """Returns the departure (on clock.monotonic()) as this pacer recorded it."""
         with self.lock:
-            wait = max(self.next_at, not_before) - self.clock.monotonic()
-            if wait > 0:
+            while True:
+                at = max(self.next_at, not_before, self._window_allows(seconds))
+                wait = at - self.clock.monotonic()
+                if wait <= 0:
+                    break
                 self.clock.sleep(wait)
-            self.next_at = self.clock.monotonic() + seconds
+            departed = self.clock.monotonic()
+            self.recent.append((departed, seconds))
+            self.next_at = departed + self.SMOOTH * seconds
+            return departed
+
+    def _window_allows(self, seconds: float) -> float:
+        """The earliest time a request of `seconds` fits in the window with those before it
+        (one larger than the whole window leaves once the window is empty)."""
+        mono = self.clock.monotonic()
+        while self.recent and self.recent[0][0] <= mono - self.WINDOW:
+            self.recent.popleft()
+        used = sum(s for _, s in self.recent) + seconds
+        at = float("-inf")
+        for departed, s in self.recent:
+            if used <= self.capacity:
+                break
+            used -= s
+            at = departed + self.WINDOW + 1e-6  # once that one is out of the window
+        return at
 
 
 @dataclass
@@ -107,10 +139,10 @@ class Dispatcher:
         self.planned: dict[str, float] = {}  # per sender: when the last launched job may leave
         self.pacers: dict[str, Pacer] = {}
         self.flying: dict[str, int] = {}
-        # Per sender key: until when (monotonic) its time is taken up here, and the sender
-        # numbers its messages carry; claims leave those messages to other workers meanwhile.
+        # Per sender key: until when (monotonic) its time is taken up (here, or by another
+        # worker's reservation); claims leave its messages in the queue meanwhile.
         self.full_until: dict[str, float] = {}
-        self.numbers: dict[str, set] = {}
+        self.mono_zero, self.wall_zero = clock.monotonic(), clock.now()
         self.lock = threading.RLock()
         self.answered: list[tuple[int, SendResult]] = []
         self.wake = threading.Event()
@@ -176,14 +208,39 @@ class Dispatcher:
                 self._landed(job.sender)  # our claim expired meanwhile: another round owns it now
         return len(ours)
 
-    def _busy_senders(self) -> set[str]:
+    def _quotas(self, session, room: int) -> list[outbox.Quota]:
+        """What one claim may take of each sender: what fits in the rest of its horizon here
+        (nothing while its time is taken up), or `room` when it has no limit."""
+        senders: dict[str, tuple[set[str], float]] = {}
+        for numbers, rate in session.execute(select(Project.sender_numbers, Project.rate_limit)):
+            for number in numbers or ():
+                key = self.gateway.sender_key(OutgoingSms(0, "", "", sender=number))
+                known, slowest = senders.get(key, (set(), rate))
+                known.add(number)
+                # A sender shared by projects keeps the lowest of their limits.
+                senders[key] = (known, min(slowest, rate) if slowest > 0 and rate > 0 else max(slowest, rate))
         mono = self.clock.monotonic()
-        return {number for key, until in self.full_until.items() if until > mono
-                for number in self.numbers.get(key, ())}
+        unlimited = 1 / (4 * self.concurrency)  # a nominal pace, so they take turns with the rest
+        quotas = []
+        for key, (numbers, rate) in senders.items():
+            if not (self.gateway.rate_limited and rate > 0):
+                quotas.append(outbox.Quota(frozenset(numbers), room, unlimited))
+                continue
+            per_segment = (1 + self.margin) / rate
+            pacer = self.pacers.get(key)
+            ahead = max(0.0, max(self.planned.get(key, mono), pacer.next_at if pacer else mono) - mono)
+            ahead += sum(j.seconds for j in self.waiting.get(key, ()))
+            fits = 0
+            if self.full_until.get(key, mono) <= mono:
+                # At least its next message, however slow the sender, once nothing waits here.
+                fits = max(int((HORIZON_SECONDS - ahead) / per_segment), 0 if self.waiting.get(key) else 1)
+            quotas.append(outbox.Quota(frozenset(numbers), max(0, min(room, fits)), per_segment, ahead))
+        quotas.append(outbox.Quota(None, room, unlimited))
+        return quotas
 
     def _claim(self, session, room: int, now) -> int:
         ids = outbox.claim_batch(session, self.wid, limit=room, lease_seconds=get_settings().send_lease_seconds,
-                                 now=now, skip_senders=self._busy_senders())
+                                 now=now, quotas=self._quotas(session, room))
         if not ids:
             return 0
         rows = session.execute(
@@ -225,7 +282,6 @@ class Dispatcher:
         """Keep what the sender can send within the horizon, its slots reserved in the database
         (shared by every worker); the rest goes back to the queue until the sender is free."""
         queue = self.waiting.setdefault(sender, deque())
-        self.numbers.setdefault(sender, set()).update(sms.sender for _, sms in items)
         rate = projects[items[0][0].project_id].rate_limit if self.gateway.rate_limited else 0
         if rate <= 0:
             queue.extend(Job(sms, sender, 0.0, float("-inf"), m.project_id) for m, sms in items)
@@ -266,18 +322,22 @@ class Dispatcher:
         with self.lock:
             flying = dict(self.flying)
         total = sum(flying.values())
-        share = self._share(active, flying)
         due: list[Job] = []
-        for sender in active:
+        # The sender with the fewest requests in flight first: a thread that frees up goes to
+        # whoever is shortest of them.
+        for sender in sorted(active, key=lambda s: flying.get(s, 0)):
             queue = self.waiting[sender]
-            pacer = self.pacers.setdefault(sender, Pacer(self.clock))
+            pacer = self.pacers.setdefault(sender, Pacer(self.clock, self.margin))
+            share = self._share(sender, active, flying)
             while queue and total < self.concurrency and flying.get(sender, 0) < share:
                 job = queue[0]
                 at = max(self.planned.get(sender, float("-inf")), pacer.next_at, job.not_before)
                 if job.seconds and at > horizon:
                     break
                 queue.popleft()
-                self.planned[sender] = max(at, self.clock.monotonic()) + job.seconds
+                # From its slot, not from now: a late step lets the next ones catch up (the
+                # pacer still keeps the limit), instead of every later slot slipping with it.
+                self.planned[sender] = (at if at > float("-inf") else self.clock.monotonic()) + job.seconds
                 flying[sender] = flying.get(sender, 0) + 1
                 total += 1
                 due.append(job)
@@ -291,9 +351,9 @@ class Dispatcher:
 
     def _send(self, job: Job) -> None:
         try:
-            if job.seconds:
-                self.pacers[job.sender].take(job.seconds, job.not_before)
-            result = self.gateway.send(job.sms)
+            departed = (self.pacers[job.sender].take(job.seconds, job.not_before) if job.seconds
+                        else self.clock.monotonic())
+            result = replace(self.gateway.send(job.sms), departed_at=self._wall(departed))
         except Exception as exc:  # a gateway bug must not lose the message
             log.exception("gateway %s raised for message %s", self.gateway.name, job.sms.message_id)
             result = SendResult.failure(None, f"{type(exc).__name__}: {exc}", retryable=True)
@@ -301,15 +361,22 @@ class Dispatcher:
             self.answered.append((job.sms.message_id, result))
         self._landed(job.sender)
 
+    def _wall(self, mono: float) -> datetime:
+        # The very reading the pacer spaced departures by, so recorded times show its spacing.
+        return self.wall_zero + timedelta(seconds=mono - self.mono_zero)
+
     def _landed(self, sender: str) -> None:
         with self.lock:
             self.flying[sender] -= 1
         self.wake.set()
 
-    def _share(self, active: list[str], flying: dict[str, int]) -> int:
-        if len(set(active) | {s for s, n in flying.items() if n}) <= 1:
-            return self.concurrency
-        return max(1, self.concurrency // 2)
+    def _share(self, sender: str, active: list[str], flying: dict[str, int]) -> int:
+        """How many requests `sender` may have in flight: what the other senders leave free,
+        keeping one for each that has work and nothing in flight, and never less than half
+        (so a sender whose requests hang can never take every thread)."""
+        others = sum(n for s, n in flying.items() if s != sender)
+        starved = sum(1 for s in active if s != sender and not flying.get(s))
+        return max(1, self.concurrency // 2, self.concurrency - others - starved)
 
     def next_due(self) -> float | None:
         """Seconds until the next waiting job that has a thread free may be handed over
@@ -319,11 +386,10 @@ class Dispatcher:
         if sum(flying.values()) >= self.concurrency:
             return None
         active = [s for s, q in self.waiting.items() if q]
-        share = self._share(active, flying)
         times = []
         for sender in active:
             queue = self.waiting[sender]
-            if flying.get(sender, 0) < share:
+            if flying.get(sender, 0) < self._share(sender, active, flying):
                 pacer = self.pacers.get(sender)
                 times.append(max(self.planned.get(sender, float("-inf")),
                                  pacer.next_at if pacer else float("-inf"), queue[0].not_before))
