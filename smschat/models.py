@@ -556,6 +556,11 @@ class NumberEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# A claim takes each sender's queued messages oldest first: only queued rows are in it.
+_QUEUED = "status = 'queued' AND direction = 'out'"
+Index("ix_message_queued_sender", Message.sender, Message.id,
+      sqlite_where=text(_QUEUED), postgresql_where=text(_QUEUED))
+
 # The stuck-messages page: one project's messages that did not get through, oldest first.
 UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown')"
 Index("ix_message_undelivered", Message.project_id, Message.id,

@@ -214,4 +214,10 @@ def test_one_senders_backlog_never_crowds_another_sender_out_of_a_claim(session,
     session.execute(update(Message).where(Message.id.in_(slow[11:])).values(sender=None))
     session.commit()
     assert _claim(session, limit=50, quotas=quotas[:2]) == []
-    assert _claim(session, limit=50, quotas=quotas) == slow[11:]
+    assert _claim(session, limit=50, quotas=quotas, strays=False) == slow[11:]
+    # One whose sender is no longer any quota's (the project's numbers changed): only when the
+    # claim looks for strays, which reads the whole queue.
+    stray = queue("+15550000009", 1, 200)
+    session.commit()
+    assert _claim(session, limit=50, quotas=quotas, strays=False) == []
+    assert _claim(session, limit=50, quotas=quotas) == stray

@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, and_, delete, exists, func, literal, select, true, union_all, update
+from sqlalchemy import Float, and_, delete, exists, func, literal, literal_column, select, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -79,6 +79,7 @@ def enqueue(
     if contact is not None and contact.project_id != project.id:
         raise ValidationError("That contact is not in this project.")
     validate_body(body)
+    phone = None
     if phone_number is None:
         phone = primary_phone(session, contact) if contact is not None else None
         if phone is None:
@@ -91,10 +92,12 @@ def enqueue(
     if blocked is not None:
         raise NumberBlocked(f"{blocked.text} Nothing is sent to {phone_number} until staff allow it again in the chat.")
     info = count_segments(body)
-    # The sender is chosen now (sticky per number) so a worker can leave a busy sender's
-    # messages in the queue instead of claiming them; the claim chooses again in case the
-    # project's numbers changed meanwhile.
-    sender = choose_senders(session, project, [phone_number])[phone_number]
+    # The sender is chosen now (sticky per number) so a worker claims each sender's messages
+    # as it has room for them; the claim chooses again in case the project's numbers changed.
+    if phone is not None:
+        sender = _sticky_sender(list(project.sender_numbers or []), phone_number, phone)
+    else:
+        sender = choose_senders(session, project, [phone_number])[phone_number]
     message = Message(
         project_id=project.id,
         contact_id=contact.id if contact is not None else None,
@@ -132,12 +135,13 @@ class Quota:
 
 
 def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seconds: int = 120,
-                now: datetime | None = None, quotas: list[Quota] | None = None) -> list[int]:
+                now: datetime | None = None, quotas: list[Quota] | None = None, strays: bool = True) -> list[int]:
     """Claim due queued messages for one worker; the caller commits at once.
 
     Without `quotas`, the oldest due messages; with them, at most each quota's limit of its
     senders' messages (limit 0: a sender this worker cannot send from any sooner, its messages
-    stay queued for whoever can).
+    stay queued for whoever can); `strays`: also messages whose sender number is in no quota
+    (the project's numbers changed after they were queued), which reads every queued row.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same row.
     SQLite: the session's transaction began IMMEDIATE, so claims are serialized.
@@ -146,8 +150,10 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
     now = now or utcnow()
     earlier = aliased(Message)
     due = (
-        Message.status == Status.QUEUED.value,
-        Message.direction == Direction.OUT.value,
+        # Written out, not bound: the planners use the partial index of queued rows only for
+        # a condition they can see (SQLite never, PostgreSQL not in a reused generic plan).
+        Message.status == literal_column(f"'{Status.QUEUED.value}'"),
+        Message.direction == literal_column(f"'{Direction.OUT.value}'"),
         (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
         (Message.not_before.is_(None)) | (Message.not_before <= now),
         ~exists().where(
@@ -163,13 +169,16 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
         ),
     )
     if quotas is None:
-        chosen = select(Message.id).where(*due).order_by(Message.id).limit(limit)
+        chosen = select(Message.id).where(*due).order_by(Message.id).limit(limit).with_for_update(skip_locked=True)
     else:
-        chosen = _by_quota(due, quotas, limit)
-        if chosen is None:
+        merged = _by_quota(due, quotas, limit, strays)
+        picked = list(session.scalars(merged)) if merged is not None else []
+        if not picked:
             return []
-        chosen = select(Message.id).where(Message.id.in_(chosen), Message.status == Status.QUEUED.value)
-    ids = [row[0] for row in session.execute(chosen.with_for_update(skip_locked=True))]
+        # Locked by primary key, skipping what another worker took meanwhile.
+        chosen = (select(Message.id).where(Message.id.in_(picked), Message.status == Status.QUEUED.value)
+                  .with_for_update(skip_locked=True))
+    ids = [row[0] for row in session.execute(chosen)]
     if not ids:
         return []
     session.execute(
@@ -188,19 +197,24 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
     return sorted(ids)
 
 
-def _by_quota(due, quotas: list[Quota], limit: int):
-    """The ids to claim: each quota's oldest due messages (one indexed query each), merged in
-    the order they could leave."""
+def _by_quota(due, quotas: list[Quota], limit: int, strays: bool):
+    """The ids to claim: each quota's oldest due messages (an index range each), merged in the
+    order they could leave. The last quota's messages with a sender in no quota are looked
+    for only with `strays` (that one query reads every queued row)."""
     known = sorted({n for q in quotas if q.numbers for n in q.numbers})
     parts = []
     for quota in quotas:
         if quota.limit <= 0:
             continue
         if quota.numbers is not None:
-            mine = Message.sender.in_(sorted(quota.numbers))
+            mine = [Message.sender.in_(sorted(quota.numbers))]
         else:
-            mine = Message.sender.is_(None) | Message.sender.notin_(known) if known else true()
-        oldest = select(Message.id).where(*due, mine).order_by(Message.id).limit(quota.limit).subquery()
+            mine = [Message.sender.is_(None)]
+            if strays and known:
+                mine = [Message.sender.is_(None) | Message.sender.notin_(known)]
+            elif strays:
+                mine = []
+        oldest = select(Message.id).where(*due, *mine).order_by(Message.id).limit(quota.limit).subquery()
         leaves = literal(quota.ahead, Float) + literal(quota.pace, Float) * func.row_number().over(
             order_by=oldest.c.id)
         parts.append(select(oldest.c.id.label("id"), leaves.label("leaves")))
@@ -456,20 +470,25 @@ def choose_senders(session: Session, project: Project, numbers: list[str]) -> di
     senders = list(project.sender_numbers or [])
     if not senders:
         return dict.fromkeys(numbers)
-    chosen: dict[str, str | None] = {}
     phones = session.scalars(
         select(PhoneNumber).where(PhoneNumber.project_id == project.id, PhoneNumber.e164.in_(numbers))
     ).all()
     stored = {p.e164: p for p in phones}
-    for number in numbers:
-        phone = stored.get(number)
-        if phone is not None and phone.sender in senders:
-            chosen[number] = phone.sender
-            continue
-        chosen[number] = senders[zlib.crc32(number.encode()) % len(senders)]
-        if phone is not None:
-            phone.sender = chosen[number]
+    chosen = {number: _sticky_sender(senders, number, stored.get(number)) for number in numbers}
     session.flush()
+    return chosen
+
+
+def _sticky_sender(senders: list[str], number: str, phone: PhoneNumber | None) -> str | None:
+    """The number's stored sender while it is still one of the project's; else one by a hash
+    of the number, remembered on the phone number (saved with the caller's next flush)."""
+    if not senders:
+        return None
+    if phone is not None and phone.sender in senders:
+        return phone.sender
+    chosen = senders[zlib.crc32(number.encode()) % len(senders)]
+    if phone is not None:
+        phone.sender = chosen
     return chosen
 
 

@@ -32,7 +32,7 @@ from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.gateways.base import find_lost
 from smschat.messaging import outbox, ratelimit
 from smschat.models import Message, Project
-from smschat.people.number_facts import blocked_reason
+from smschat.people.number_facts import blocked_numbers
 
 log = logging.getLogger("smschat.worker")
 
@@ -45,6 +45,14 @@ HORIZON_SECONDS = 1.0
 LOOKAHEAD_SECONDS = 0.05
 # How long answers may wait to be recorded together (a contact's next message waits on it).
 RECORD_BATCH_SECONDS = 0.02
+
+
+# While a worker holds work, it claims at most this often (it holds about a second of each
+# sender's messages, so a claim is rarely urgent; each costs the send loop a few milliseconds).
+CLAIM_SECONDS = 0.1
+# How often a claim also looks for messages whose sender is no longer one of their project's
+# numbers (a query that reads the whole queue).
+STRAYS_SECONDS = 1.0
 
 
 # SQLite has one writer: the worker's threads take turns here instead of meeting in SQLite's
@@ -142,6 +150,7 @@ class Dispatcher:
         # Per sender key: until when (monotonic) its time is taken up (here, or by another
         # worker's reservation); claims leave its messages in the queue meanwhile.
         self.full_until: dict[str, float] = {}
+        self.strays_at = float("-inf")
         self.mono_zero, self.wall_zero = clock.monotonic(), clock.now()
         self.lock = threading.RLock()
         self.answered: list[tuple[int, SendResult]] = []
@@ -239,8 +248,12 @@ class Dispatcher:
         return quotas
 
     def _claim(self, session, room: int, now) -> int:
+        mono = self.clock.monotonic()
+        strays = mono >= self.strays_at
+        if strays:
+            self.strays_at = mono + STRAYS_SECONDS
         ids = outbox.claim_batch(session, self.wid, limit=room, lease_seconds=get_settings().send_lease_seconds,
-                                 now=now, quotas=self._quotas(session, room))
+                                 now=now, quotas=self._quotas(session, room), strays=strays)
         if not ids:
             return 0
         rows = session.execute(
@@ -268,8 +281,9 @@ class Dispatcher:
         """The pre-send check, as late as possible: a number that opted out (or that a carrier
         error marked) after its message was queued gets nothing; the message fails and says why."""
         allowed = []
+        blocked_now = blocked_numbers(session, [(j.project_id, j.sms.to) for j in launch])
         for job in launch:
-            if (blocked := blocked_reason(session, job.project_id, job.sms.to)) is not None:
+            if (blocked := blocked_now.get((job.project_id, job.sms.to))) is not None:
                 outbox.record_send_results(
                     session, [(job.sms.message_id, SendResult.failure(blocked.code, blocked.text, retryable=False))],
                     now=now, gateway=self.gateway.name)
@@ -484,11 +498,14 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
     for thread in chores:
         thread.start()
     failures = 0
-    claim_at = float("-inf")
+    claim_at = last_claim = float("-inf")
     try:
         while not stop.is_set():
             try:
-                claimed, recorded = dispatcher.step(claim=clock.monotonic() >= claim_at)
+                claim_now = clock.monotonic() >= claim_at
+                claimed, recorded = dispatcher.step(claim=claim_now)
+                if claim_now:
+                    last_claim = clock.monotonic()
                 failures = 0
             except Exception:
                 # The database is away: back off and try again; claimed rows expire into `unknown`.
@@ -497,7 +514,9 @@ def run_forever(gateway: Gateway | None = None, *, stop: threading.Event | None 
                 clock.sleep(min(30.0, settings.worker_poll_seconds * 2**failures), stop)
                 continue
             if claimed or recorded:
-                claim_at = float("-inf")  # more may be claimable: an answer frees the contact's next message
+                # More may be claimable (an answer frees the contact's next message); while this
+                # worker holds work, claims are spaced so bookkeeping never crowds out sending.
+                claim_at = last_claim + CLAIM_SECONDS if dispatcher.held() else float("-inf")
                 continue
             if clock.monotonic() >= claim_at:
                 claim_at = clock.monotonic() + idle_seconds(settings.worker_poll_seconds, url, clock)

@@ -83,6 +83,23 @@ def blocked_reason(session: Session, project_id: int, e164: str) -> Blocked | No
     return BLOCKS[OPTED_OUT] if row.opted_out else BLOCKS.get(row.fact)
 
 
+def blocked_numbers(session: Session, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], Blocked]:
+    """`blocked_reason` for many (project id, number) pairs in one query: the blocked ones."""
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(PhoneNumber.project_id, PhoneNumber.e164, PhoneNumber.opted_out, PhoneNumber.fact)
+        .where(PhoneNumber.e164.in_(sorted({n for _, n in wanted})),
+               PhoneNumber.project_id.in_(sorted({p for p, _ in wanted})))
+    )
+    out = {}
+    for row in rows:
+        blocked = BLOCKS[OPTED_OUT] if row.opted_out else BLOCKS.get(row.fact)
+        if blocked is not None:
+            out[(row.project_id, row.e164)] = blocked
+    return out
+
+
 def record(session: Session, project_id: int, e164: str, change: str, source: str, detail: str = "", *,
            message_id: int | None = None, user_id: int | None = None, at: datetime | None = None) -> NumberEvent:
     event = NumberEvent(project_id=project_id, e164=e164, change=change, source=source, detail=detail[:200],
