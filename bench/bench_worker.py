@@ -6,8 +6,10 @@ With the fake answering in 200 ms +/- 50 ms, like Twilio's Messages API (one wor
 SMSCHAT_WORKER_CONCURRENCY as set, 50 by default):
   (a) ten sender numbers at 10 segments/s plus one messaging service at 100/s: the share of
       the total limit reached while every sender has work, and the most requests any sender
-      made in any 1-second window (never over its limit);
-  (b) no limit: the rate against the same worker with a fake that answers at once;
+      made in any 1-second window as they left the worker (its recorded `sent_at`; never over
+      the limit) and as the fake API read them;
+  (b) no limit: the rate with 50 and with 200 in flight, against the same worker with a fake
+      that answers at once;
   (c) one sender whose requests time out beside a healthy one at 10/s: the healthy sender's
       rate against it alone.
 Each reports the worker's peak memory (VmHWM).

@@ -5,7 +5,7 @@ from sqlalchemy import select
 from smschat import db as dbmod
 from smschat.models import Contact
 
-from .conftest import ARTIFACTS, login
+from .conftest import ARTIFACTS, login, settle
 
 
 def _marie_id(url: str) -> int:
@@ -39,7 +39,10 @@ def test_agent_chats_with_marie_and_sees_her_answer(live_app, browser):
     phone.get_by_role("combobox").first.click()
     phone.get_by_role("option", name="+17033996500 · marie").click()
     phone.get_by_text("Can you visit the clinic on Friday?").wait_for()
-    phone.get_by_role("textbox", name="Contact's reply").fill("Yes, Friday at 9 works <b>fine</b>")
+    # The thread shows first (a fragment); the reply box comes at the end of the same run,
+    # which on a busy machine can take a while.
+    settle(phone, 60_000)
+    phone.get_by_role("textbox", name="Contact's reply").fill("Yes, Friday at 9 works <b>fine</b>", timeout=60_000)
     phone.get_by_role("button", name="Send reply").click()
 
     answer = page.locator(".smschat-history .msg", has_text="Yes, Friday at 9 works")
