@@ -295,3 +295,22 @@ def test_a_missing_or_contradictory_setting_names_the_variable(twilio_env, monke
     get_settings.cache_clear()
     with pytest.raises(ConfigError, match=variable):
         check_settings(get_settings())
+
+
+def test_a_message_queued_before_the_projects_numbers_changed_goes_from_a_current_number(
+        twilio_env, fake_twilio, session, project, agent, marie, clock):
+    project.sender_numbers = ["+15005550006"]
+    session.commit()
+    mid = _send(session, project, agent, marie, "Queued before the change")
+    assert _message(session, mid).sender == "+15005550006"
+    project = session.get(type(project), project.id)
+    project.sender_numbers = ["+15005550009"]
+    session.commit()
+    _drain(clock)
+    [seen] = fake_twilio.requests
+    assert seen.form["From"] == "+15005550009"
+    message = _message(session, mid)
+    assert (message.status, message.sender) == ("sent", "+15005550009")
+    # The contact stays on the new number from now on.
+    after = _send(session, project, agent, marie, "After the change")
+    assert _message(session, after).sender == "+15005550009"

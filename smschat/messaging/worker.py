@@ -171,8 +171,9 @@ class Dispatcher:
     # --- one step ------------------------------------------------------------------------
     def step(self, *, claim: bool = True, limit: int | None = None) -> tuple[int, int]:
         """Hand over what is due and start those requests (a short transaction first, so a
-        departure never waits on bookkeeping); then record the answers that came back and
-        claim more (unless `claim` is off) in a second one. Returns (claimed, recorded)."""
+        departure never waits on bookkeeping); then record the answers that came back, and
+        claim more (unless `claim` is off), each in a transaction of its own with hand-overs
+        between them. Returns (claimed, recorded)."""
         self.wake.clear()
         self.launch()
         with self.lock:
@@ -181,16 +182,19 @@ class Dispatcher:
         claim = claim and room > 0
         if not (answered or claim):
             return 0, 0
-        now = self.clock.now()
         try:
-            with writing(self.url) as session:
-                outbox.record_send_results(session, answered, now=now, gateway=self.gateway.name)
-                claimed = self._claim(session, room, now) if claim else 0
+            if answered:
+                with writing(self.url) as session:
+                    outbox.record_send_results(session, answered, now=self.clock.now(), gateway=self.gateway.name)
         except BaseException:
             with self.lock:
                 self.answered[:0] = answered  # recorded next time
             raise
-        if claimed:
+        claimed = 0
+        if claim:
+            self.launch()  # what fell due meanwhile: a claim takes a while
+            with writing(self.url) as session:
+                claimed = self._claim(session, room, self.clock.now())
             self.launch()
         return claimed, len(answered)
 
@@ -268,10 +272,14 @@ class Dispatcher:
         groups: dict[str, list[tuple[Message, OutgoingSms]]] = {}
         for project_id, messages in by_project.items():
             project = projects[project_id]
-            senders = outbox.choose_senders(session, project, sorted({m.phone_number for m in messages}))
+            # Chosen when queued; chosen again only where the project's numbers changed since.
+            current = set(project.sender_numbers or ())
+            stale = sorted({m.phone_number for m in messages
+                            if (m.sender not in current if current else m.sender is not None)})
+            senders = outbox.choose_senders(session, project, stale) if stale else {}
             for message in messages:
                 sms = OutgoingSms(message_id=message.id, to=message.phone_number, body=message.body,
-                                  sender=senders[message.phone_number])
+                                  sender=senders.get(message.phone_number, message.sender))
                 groups.setdefault(self.gateway.sender_key(sms), []).append((message, sms))
         for sender, items in groups.items():
             self._queue(session, sender, items, projects, now)
