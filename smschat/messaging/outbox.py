@@ -9,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Float, and_, delete, exists, func, literal, literal_column, select, union_all, update
+from sqlalchemy import Float, and_, delete, exists, func, literal, literal_column, select, tuple_, union_all, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
@@ -471,7 +471,8 @@ def choose_senders(session: Session, project: Project, numbers: list[str]) -> di
     if not senders:
         return dict.fromkeys(numbers)
     phones = session.scalars(
-        select(PhoneNumber).where(PhoneNumber.project_id == project.id, PhoneNumber.e164.in_(numbers))
+        # Pairs, not `e164 IN`: see number_facts.blocked_numbers.
+        select(PhoneNumber).where(tuple_(PhoneNumber.project_id, PhoneNumber.e164).in_([(project.id, n) for n in numbers]))
     ).all()
     stored = {p.e164: p for p in phones}
     chosen = {number: _sticky_sender(senders, number, stored.get(number)) for number in numbers}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from smschat.accounts.access import Action, require
@@ -89,8 +89,9 @@ def blocked_numbers(session: Session, wanted: list[tuple[int, str]]) -> dict[tup
         return {}
     rows = session.execute(
         select(PhoneNumber.project_id, PhoneNumber.e164, PhoneNumber.opted_out, PhoneNumber.fact)
-        .where(PhoneNumber.e164.in_(sorted({n for _, n in wanted})),
-               PhoneNumber.project_id.in_(sorted({p for p, _ in wanted})))
+        # As (project, number) pairs: PostgreSQL then reads the unique (project_id, e164) index;
+        # for a plain `e164 IN (...)` it picks the search's trigram index, ~40x slower.
+        .where(tuple_(PhoneNumber.project_id, PhoneNumber.e164).in_(sorted(set(wanted))))
     )
     out = {}
     for row in rows:
