@@ -295,8 +295,10 @@ def _unlimited_rate(url: str, pid: int, numbers: list[str], fake, env: dict, lat
     _reset(fake, latency)
     _, peak = _run_worker(url, env, lambda: _pending(url) == 0)
     times = sorted(seen.arrived for seen in fake.requests)
-    print(f"  latency {latency * 1000:.0f} ms: worker CPU {CPU['last'] * 1000 / len(numbers):.1f} ms per message",
-          flush=True)
+    gaps = sorted((b - a, a - times[0]) for a, b in zip(times, times[1:], strict=False))[-3:]
+    print(f"  latency {latency * 1000:.0f} ms: worker CPU {CPU['last'] * 1000 / len(numbers):.1f} ms per message; "
+          f"{len(times)} requests for {len(numbers)} messages in {times[-1] - times[0]:.1f} s; longest gaps "
+          + ", ".join(f"{g:.2f} s at {at:.1f} s" for g, at in reversed(gaps)), flush=True)
     return (len(times) - 1) / (times[-1] - times[0]), peak
 
 
