@@ -21,3 +21,14 @@ def queue_chat(session, project, agent, to: list, per_contact: int) -> None:
         for c in to:
             chat.send_chat_message(session, project.id, c.id, agent.id, f"{c.name} #{k}")
     session.commit()
+
+
+def most_in_any_second(times: list[float]) -> int:
+    """The most of these times (seconds) in any one-second window."""
+    times = sorted(times)
+    best, j = 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - 1.0:
+            j += 1
+        best = max(best, i - j + 1)
+    return best

@@ -13,6 +13,7 @@ from smschat.accounts import projects
 from smschat.messaging import outbox
 from smschat.models import Message, PhoneNumber
 
+from .queueing import most_in_any_second
 from .queueing import people as people_with_numbers
 from .queueing import queue_chat
 from .test_faults_worker import _settled, _start_worker, _statuses, _wait
@@ -60,17 +61,6 @@ def test_fifty_in_flight_then_sigkill_nothing_is_sent_twice(
     assert len(sent) >= 50
 
 
-def _window_max(times: list[float]) -> int:
-    """The most arrivals in any 1-second window."""
-    times = sorted(times)
-    best, j = 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - 1.0:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 def test_the_rate_limit_holds_under_a_cpu_hog(twilio_env, fake_twilio, session, project, agent, monkeypatch, tmp_path):
     monkeypatch.setenv("SMSCHAT_WORKER_POLL_SECONDS", "0.1")
     project.sender_numbers = ["+15005550006", "+15005550007"]
@@ -98,7 +88,7 @@ def test_the_rate_limit_holds_under_a_cpu_hog(twilio_env, fake_twilio, session, 
         s: sum(1 for r in fake_twilio.requests if r.form["From"] == s) for s in ("+15005550006", "+15005550007")}
     # Never over the limit in any second, measured when the requests left (the time the worker
     # records as sent): the fake API in this process reads arrivals on a starved loop.
-    assert all(_window_max(times) <= 5 for times in departures.values())
+    assert all(most_in_any_second(times) <= 5 for times in departures.values())
 
 
 def test_first_in_first_out_per_contact_under_concurrency(

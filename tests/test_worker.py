@@ -12,6 +12,8 @@ from smschat.messaging import worker
 from smschat.models import Message
 from smschat.people import contacts
 
+from .queueing import most_in_any_second
+
 
 class RecordingGateway:
     """Counts every send it is asked for (thread-safe); accepts all of them."""
@@ -121,15 +123,6 @@ def test_an_idle_worker_waits_on_its_clock_a_poll_at_a_time(db_url, monkeypatch)
     assert clock.sleeps == [7.0, 7.0, 7.0]
 
 
-def _most_in_a_second(times: list[float]) -> int:
-    times, best, j = sorted(times), 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - 1.0:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
-
-
 def test_the_pacer_keeps_a_senders_limit_in_every_second_and_a_late_start_catches_up():
     clock = ManualClock()
     pacer = worker.Pacer(clock, margin=0.03)
@@ -141,10 +134,10 @@ def test_the_pacer_keeps_a_senders_limit_in_every_second_and_a_late_start_catche
             clock.advance(0.35)  # the machine stalls: these leave late
         departures.append(pacer.take(seconds, slot))
         slot += seconds
-    assert _most_in_a_second(departures) == 10
+    assert most_in_any_second(departures) == 10
     # The stalls did not push every later departure back: the sender ends where its slots end.
     assert departures[-1] <= slot
     # A message longer than the limit's whole second still goes, once the window is empty.
     long = pacer.take(12 * seconds, 0.0)
     assert long >= departures[-1] + 1.0
-    assert _most_in_a_second(departures + [long]) == 10
+    assert most_in_any_second(departures + [long]) == 10

@@ -587,6 +587,8 @@ def idle_seconds(poll: float, url: str | None = None, clock: Clock = SYSTEM) -> 
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    # The CLI has set up logging at WARNING already: the worker's own start and stop lines are INFO.
+    logging.getLogger("smschat").setLevel(logging.INFO)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
