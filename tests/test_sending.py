@@ -21,6 +21,13 @@ from .test_faults_worker import _settled, _start_worker, _statuses, _wait
 pytestmark = pytest.mark.timeout(180)
 
 
+def _send_everything(session, tmp_path) -> None:
+    """A real worker process until every message is sent."""
+    proc = _start_worker(tmp_path, "worker")
+    try:
+        _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
+    finally:
+        _stop(proc)
 
 
 def _stop(proc):
@@ -71,11 +78,7 @@ def test_the_rate_limit_holds_under_a_cpu_hog(twilio_env, fake_twilio, session, 
     # The hogs take every idle cycle, one per core.
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
     try:
-        proc = _start_worker(tmp_path, "worker")
-        try:
-            _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
-        finally:
-            _stop(proc)
+        _send_everything(session, tmp_path)
     finally:
         for hog in hogs:
             hog.kill()
@@ -98,11 +101,7 @@ def test_first_in_first_out_per_contact_under_concurrency(
     people = people_with_numbers(session, project, 20)
     queue_chat(session, project, agent, people, per_contact=5)
     fake_twilio.latency, fake_twilio.jitter = 0.1, 0.09  # answers come back out of order
-    proc = _start_worker(tmp_path, "worker")
-    try:
-        _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
-    finally:
-        _stop(proc)
+    _send_everything(session, tmp_path)
     per_contact = defaultdict(list)
     for seen in fake_twilio.requests:
         name, k = seen.form["Body"].rsplit(" #", 1)
@@ -126,11 +125,7 @@ def test_a_contact_stays_on_one_sender_number_and_new_contacts_spread(
     project.rate_limit = 0
     people = people_with_numbers(session, project, 30)
     queue_chat(session, project, agent, people, per_contact=3)
-    proc = _start_worker(tmp_path, "worker")
-    try:
-        _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
-    finally:
-        _stop(proc)
+    _send_everything(session, tmp_path)
     used = defaultdict(set)
     for seen in fake_twilio.requests:
         used[seen.form["To"]].add(seen.form["From"])
@@ -154,11 +149,7 @@ def test_a_slow_sender_never_delays_another_sender(twilio_env, fake_twilio, sess
         outbox.enqueue(session, other, c, f"{c.name} #0", workflow="chat")
     session.commit()
     fake_twilio.sender_latency["+15005550006"] = 4.0
-    proc = _start_worker(tmp_path, "worker")
-    try:
-        _wait(lambda: all(m.status == "sent" for m in _statuses(session).values()), 90, "everything sent")
-    finally:
-        _stop(proc)
+    _send_everything(session, tmp_path)
     answered = defaultdict(list)
     for seen in fake_twilio.requests:
         answered[seen.form["From"]].append(seen.at)

@@ -164,3 +164,13 @@ def incoming(url: str, number: str, body: str) -> None:
     """An SMS from `number` arrives, through the same inbound path a gateway uses."""
     with dbmod.session_scope(url) as s:
         inbound.receive_sms(s, s.scalar(select(Project)), number, body)
+
+
+@pytest.fixture
+def amy(browser, live_app):
+    """Amy (an agent) logged in, in a browser context of her own: (context, page)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    login(page, live_app[0], "amy")
+    yield context, page
+    context.close()

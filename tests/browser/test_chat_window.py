@@ -1,7 +1,5 @@
 """The chat window's browser-only behaviour, in real Chromium against a live dashboard + worker."""
 
-
-import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import select
 
@@ -24,15 +22,6 @@ def _set(url, **values):
         settings = s.scalar(select(ChatSettings))
         for k, v in values.items():
             setattr(settings, k, v)
-
-
-@pytest.fixture
-def amy(browser, live_app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    login(page, live_app[0], "amy")
-    yield context, page
-    context.close()
 
 
 def history(page):

@@ -1,6 +1,5 @@
 """Waiting replies, quick replies and notes in real Chromium against a live dashboard + worker."""
 
-import pytest
 from sqlalchemy import select
 
 from smschat import db as dbmod
@@ -11,15 +10,6 @@ from smschat.models import Message, Project, WebUser
 from .conftest import ARTIFACTS, login, settle, contact_ids as _ids, incoming as _incoming
 
 
-
-
-@pytest.fixture
-def amy(browser, live_app):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    login(page, live_app[0], "amy")
-    yield context, page
-    context.close()
 
 
 def test_the_inbox_updates_when_a_reply_arrives(live_app, amy):
