@@ -1,10 +1,10 @@
 """The send loop: claim queued messages, send many at once through the gateway, record the outcome.
 
-One dispatcher thread owns the database work: each step is one transaction that records the
-answers that came back, claims more messages, and hands over those whose sender slot is
-due. A bounded pool of threads makes the HTTP requests (SMSCHAT_WORKER_CONCURRENCY in flight).
-A sender's slot is taken by the sending thread at the moment its request leaves (`Pacer`),
-so a late departure pushes the next one back instead of bunching two together. Answers that
+One dispatcher thread owns the database work, in short transactions: hand over what is due,
+record the answers that came back, claim more (each sender what fits its next second). A
+bounded pool of threads makes the HTTP requests (SMSCHAT_WORKER_CONCURRENCY in flight). The
+sending thread holds its request until it fits the sender's limit in every one-second window
+of departures (`Pacer`), and that moment is recorded as the message's `sent_at`. Answers that
 were lost are looked up in the gateway's records by a background thread (`reconcile`).
 """
 
