@@ -74,17 +74,12 @@ ADVICE = {
 
 def blocked_reason(session: Session, project_id: int, e164: str) -> Blocked | None:
     """Why nothing may be sent to this number now, or None."""
-    row = session.execute(
-        select(PhoneNumber.opted_out, PhoneNumber.fact)
-        .where(PhoneNumber.project_id == project_id, PhoneNumber.e164 == e164)
-    ).first()
-    if row is None:
-        return None
-    return BLOCKS[OPTED_OUT] if row.opted_out else BLOCKS.get(row.fact)
+    return blocked_numbers(session, [(project_id, e164)]).get((project_id, e164))
 
 
 def blocked_numbers(session: Session, wanted: list[tuple[int, str]]) -> dict[tuple[int, str], Blocked]:
-    """`blocked_reason` for many (project id, number) pairs in one query: the blocked ones."""
+    """Why nothing may be sent to each of many (project id, number) pairs, in one query: the
+    blocked ones only."""
     if not wanted:
         return {}
     rows = session.execute(
