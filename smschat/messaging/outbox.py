@@ -138,10 +138,11 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
                 now: datetime | None = None, quotas: list[Quota] | None = None, strays: bool = True) -> list[int]:
     """Claim due queued messages for one worker; the caller commits at once.
 
-    Without `quotas`, the oldest due messages; with them, at most each quota's limit of its
-    senders' messages (limit 0: a sender this worker cannot send from any sooner, its messages
-    stay queued for whoever can); `strays`: also messages whose sender number is in no quota
-    (the project's numbers changed after they were queued), which reads every queued row.
+    Without `quotas`, the oldest due messages (one quota for all); with them, at most each
+    quota's limit of its senders' messages (limit 0: a sender this worker cannot send from any
+    sooner, its messages stay queued for whoever can); `strays`: also messages whose sender
+    number is in no quota (the project's numbers changed after they were queued), which reads
+    every queued row.
 
     PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same row.
     SQLite: the session's transaction began IMMEDIATE, so claims are serialized.
@@ -168,17 +169,14 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
             )
         ),
     )
-    if quotas is None:
-        chosen = select(Message.id).where(*due).order_by(Message.id).limit(limit).with_for_update(skip_locked=True)
-    else:
-        merged = _by_quota(due, quotas, limit, strays)
-        picked = list(session.scalars(merged)) if merged is not None else []
-        if not picked:
-            return []
-        # Locked by primary key, skipping what another worker took meanwhile.
-        chosen = (select(Message.id).where(Message.id.in_(picked), Message.status == Status.QUEUED.value)
-                  .with_for_update(skip_locked=True))
-    ids = [row[0] for row in session.execute(chosen)]
+    merged = _by_quota(due, quotas if quotas is not None else [Quota(None, limit)], limit, strays)
+    picked = list(session.scalars(merged)) if merged is not None else []
+    if not picked:
+        return []
+    # Locked by primary key, skipping what another worker took meanwhile.
+    ids = list(session.scalars(
+        select(Message.id).where(Message.id.in_(picked), Message.status == Status.QUEUED.value)
+        .with_for_update(skip_locked=True)))
     if not ids:
         return []
     session.execute(
