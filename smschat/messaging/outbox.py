@@ -438,7 +438,7 @@ def expire_leases(session: Session, *, now: datetime | None = None) -> int:
     return requeued + lost
 
 
-def retry(session: Session, project_id: int, message_id: int) -> Message:
+def retry(session: Session, project_id: int, message_id: int, *, now: datetime | None = None) -> Message:
     """Put a failed, undelivered or unknown message back in the queue (a person's decision)."""
     message = session.get(Message, message_id)
     if message is None or message.project_id != project_id:
@@ -446,7 +446,7 @@ def retry(session: Session, project_id: int, message_id: int) -> Message:
     if message.direction != Direction.OUT.value or message.status not in RETRYABLE_STATES:
         raise ValidationError("Only failed, undelivered or unknown outgoing messages can be retried.")
     message.status = Status.QUEUED.value
-    message.status_at = utcnow()
+    message.status_at = now or utcnow()
     # Its wait starts again now: Stuck messages counts a queued message's age from here.
     message.not_before = message.status_at
     message.next_attempt_at = None

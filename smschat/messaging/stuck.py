@@ -178,7 +178,7 @@ def _requeue(session: Session, message: Message, now: datetime) -> None:
         message.attempts = 0
         message.status_at = now
     else:
-        outbox.retry(session, message.project_id, message.id)
+        outbox.retry(session, message.project_id, message.id, now=now)
     session.flush()
 
 
