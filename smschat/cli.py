@@ -44,12 +44,9 @@ class _ErrorsToExitCodes(TyperGroup):
 def _one_line(exc: BaseException) -> tuple[str | None, int]:
     """(message, exit code) for an error a user can cause; (None, _) for a bug (traceback)."""
     from pydantic import ValidationError as SettingsInvalid
-    from sqlalchemy.exc import (
-        ArgumentError,
-        NoSuchModuleError,
-        OperationalError,
-        ProgrammingError,
-    )
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from smschat.db import Problem, classify, reason
 
     if isinstance(exc, click_errors.UsageError):
         return f"usage error: {exc.format_message()}{_try_help(exc.ctx)}", 2
@@ -67,13 +64,14 @@ def _one_line(exc: BaseException) -> tuple[str | None, int]:
         return f"configuration error: {name}: {first['msg']} (got {first.get('input')!r})", 2
     if isinstance(exc, ArgumentError | NoSuchModuleError):
         return f"configuration error: SMSCHAT_DATABASE_URL is not a database URL we can use: {exc}", 2
-    if isinstance(exc, OperationalError | ProgrammingError):
-        reason = str(exc.orig or exc).strip().splitlines()[0]
-        if isinstance(exc, ProgrammingError) and "does not exist" not in reason:
-            return None, 1  # a bug in a statement, not a database the user pointed at
-        if "no such table" in reason or "does not exist" in reason and "relation" in reason:
-            reason = "it has no tables yet (run: smschat init)"
-        return f"error: cannot use the database {_safe_url()}: {reason}", 1
+    problem = classify(exc)  # the one reading of database errors (smschat.db)
+    if problem is not None:
+        why = reason(exc)
+        if "no such table" in why or "does not exist" in why and "relation" in why:
+            why = "it has no tables yet (run: smschat init)"
+        if problem is Problem.OTHER and not why.startswith("it has no tables"):
+            return f"error: the database refused this: {why}", 1
+        return f"error: cannot use the database {_safe_url()}: {why}", 1
     if isinstance(exc, UnicodeDecodeError):
         return f"error: the file is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as CSV UTF-8", 1
     if isinstance(exc, OSError):

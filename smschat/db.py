@@ -6,10 +6,12 @@ import threading
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DataError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from smschat.config import get_settings
@@ -132,3 +134,71 @@ def database_reachable(url: str | None = None) -> bool:
     except DBAPIError:
         return False
     return True
+
+
+class Problem(StrEnum):
+    """What a database error means to whoever must answer for it (page, CLI, webhook)."""
+
+    UNREACHABLE = "unreachable"  # no connection: refused, timed out, gone, file cannot be opened
+    BUSY = "busy"  # a lock or a conflict: the same work succeeds a moment later
+    READ_ONLY = "read-only"  # connected, but nothing can be written until an admin acts
+    OTHER = "other"  # the statement or its values were refused: trying again changes nothing
+
+
+# PostgreSQL SQLSTATEs (appendix A of its manual) by what they mean here.
+_PG_UNREACHABLE_CLASSES = ("08", "53")  # connection exception, insufficient resources
+_PG_UNREACHABLE = {"57P01", "57P02", "57P03"}  # admin / crash shutdown, cannot connect now
+_PG_BUSY = {"55P03", "40P01", "40001", "57014"}  # lock not available, deadlock, serialization, timeout
+_PG_READ_ONLY = {"25006"}  # read_only_sql_transaction (a standby, or default_transaction_read_only)
+# SQLite's result codes (sqlite3.Error.sqlite_errorname), extended codes by their prefix.
+_SQLITE = (("SQLITE_BUSY", Problem.BUSY), ("SQLITE_LOCKED", Problem.BUSY),
+           ("SQLITE_READONLY", Problem.READ_ONLY),
+           ("SQLITE_CANTOPEN", Problem.UNREACHABLE), ("SQLITE_IOERR", Problem.UNREACHABLE))
+
+
+def classify(exc: BaseException) -> Problem | None:
+    """The one reading of a database error (None: not a database error). Only UNREACHABLE and
+    BUSY are worth retrying (`retryable`); a DataError or IntegrityError is always OTHER."""
+    if isinstance(exc, PoolTimeout):  # every pooled connection in use for too long
+        return Problem.BUSY
+    if not isinstance(exc, DBAPIError):
+        return None
+    if isinstance(exc, DataError | IntegrityError):
+        return Problem.OTHER
+    if exc.connection_invalidated:
+        return Problem.UNREACHABLE
+    orig = exc.orig
+    name = getattr(orig, "sqlite_errorname", None)
+    if name is not None:
+        return next((p for prefix, p in _SQLITE if name.startswith(prefix)), Problem.OTHER)
+    state = getattr(orig, "sqlstate", None)
+    if state is not None:
+        if state in _PG_BUSY:
+            return Problem.BUSY
+        if state in _PG_READ_ONLY:
+            return Problem.READ_ONLY
+        if state in _PG_UNREACHABLE or state[:2] in _PG_UNREACHABLE_CLASSES:
+            return Problem.UNREACHABLE
+        return Problem.OTHER
+    # No code: psycopg's own failure to connect (or to keep a connection) has none.
+    module = type(orig).__module__ or ""
+    if module.startswith("psycopg") and type(orig).__name__ in ("OperationalError", "InterfaceError"):
+        return Problem.UNREACHABLE
+    detail = str(orig).lower()
+    if "locked" in detail or "busy" in detail:
+        return Problem.BUSY
+    if "readonly" in detail or "read-only" in detail:
+        return Problem.READ_ONLY
+    return Problem.OTHER
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether the same work, tried again later, can succeed: a lost connection or a lock."""
+    return classify(exc) in (Problem.UNREACHABLE, Problem.BUSY)
+
+
+def reason(exc: BaseException) -> str:
+    """The database's own first line about an error (never a statement or its parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return lines[0] if lines else type(orig).__name__

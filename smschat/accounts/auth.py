@@ -26,13 +26,14 @@ from smschat.errors import (
     ValidationError,
 )
 from smschat.models import Membership, Project, Role, WebSession, WebUser, utcnow
+from smschat.text import clean
 
 # Hasher parameters per SMSCHAT_PASSWORD_HASHER; "fast" exists for the test suite only.
 HASHERS = {
     "argon2": {},  # argon2-cffi's defaults (RFC 9106, low-memory profile)
     "fast": {"time_cost": 1, "memory_cost": 8, "parallelism": 1},
 }
-USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@+-]{1,150}\Z")
 MIN_PASSWORD_LENGTH = 10
 # zxcvbn's score (0-4): below 3 is a common password, or a small variation of one.
 MIN_PASSWORD_SCORE = 3
@@ -97,7 +98,7 @@ def create_user(
     check_password(password, username)
     if session.scalar(select(WebUser.id).where(WebUser.username == username)) is not None:
         raise ValidationError(f"The username {username!r} is taken.")
-    user = WebUser(username=username, first_name=(first_name or "").strip(), password_hash=hash_password(password),
+    user = WebUser(username=username, first_name=clean(first_name or "").strip(), password_hash=hash_password(password),
                    is_site_admin=site_admin)
     session.add(user)
     session.flush()
@@ -187,7 +188,7 @@ def authenticate(session: Session, username: str, password: str, *, address: str
     exists or not. The attempt is counted against the login throttle (smschat/throttle.py)
     before the password is checked; `device` is the `smschat_device` cookie of a browser that
     logged in before. Failures are audited (the caller commits even when this raises)."""
-    username = (username or "").strip()
+    username = clean(username or "").strip()
     try:
         reservation = throttle.reserve(session, username, address, device)
     except LoginThrottled:

@@ -15,6 +15,7 @@ from smschat.accounts.actor import OPERATOR, Actor
 from smschat.errors import NotFound, ProjectNotFound, ValidationError
 from smschat.models import ChatSettings, Membership, Project, Role
 from smschat.people.phones import to_e164, try_e164, validate_region
+from smschat.text import clean
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -46,7 +47,8 @@ def create_project(
 ) -> Project:
     if not SLUG_RE.match(slug or ""):
         raise ValidationError("A project slug is lower-case letters, digits and dashes.")
-    if not (name or "").strip():
+    name = clean(name or "")
+    if not name.strip():
         raise ValidationError("A project needs a name.")
     if session.scalar(select(Project.id).where(Project.slug == slug)) is not None:
         raise ValidationError(f"A project {slug!r} already exists.")
@@ -63,7 +65,7 @@ def create_project(
         time_zone=validate_time_zone(time_zone),
         default_region=region,
         sender_numbers=senders,
-        help_text=help_text,
+        help_text=clean(help_text or ""),
     )
     session.add(project)
     session.flush()
@@ -199,7 +201,7 @@ def _set(session: Session, actor: Actor, project: Project, field: str, new: str)
 
 def rename_project(session: Session, actor: Actor, project_id: int, name: str) -> ProjectRow:
     project = _managed(session, actor, project_id)
-    new = (name or "").strip()
+    new = clean(name or "").strip()
     if not new:
         raise ValidationError("A project needs a name.")
     return _set(session, actor, project, "name", new)

@@ -22,6 +22,7 @@ from smschat.automation.reminders import send_to_group
 from smschat.errors import ValidationError
 from smschat.messaging.segments import validate_body
 from smschat.models import Broadcast, Message, Status, Survey, Workflow, utcnow
+from smschat.text import clean, clean_optional
 
 SCHEDULED, SENDING, SENT, CANCELLED = "scheduled", "sending", "sent", "cancelled"
 # Recipients queued per transaction: the page's own for the first chunk, then one per worker
@@ -54,7 +55,8 @@ def create_broadcast(session: Session, actor: Actor, project_id: int, name: str,
     """Send now (send_at None or past: queued in this transaction) or schedule for later."""
     require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     now = now or utcnow()
-    if not (name or "").strip():
+    name, body = clean(name or ""), clean_optional(body)
+    if not name.strip():
         raise ValidationError("A broadcast needs a name.")
     if survey_id is not None:
         owned(session, Survey, project_id, survey_id, "survey")  # another project's survey reads as missing

@@ -20,6 +20,7 @@ from smschat.people.contacts import (
     _list_contacts,
     get_contact,
 )
+from smschat.text import refuse_controls
 
 TARGETS = {
     "contact": "One contact",
@@ -44,7 +45,8 @@ def validate_target(session: Session, project_id: int, target: dict[str, Any]) -
         contact = get_contact(session, project_id, target.get("contact_id"))
         return {"kind": kind, "contact_id": contact.id}
     if kind == "case_property":
-        prop, value = str(target.get("property") or "").strip(), str(target.get("value") or "").strip()
+        prop = refuse_controls(str(target.get("property") or ""), "The case property").strip()
+        value = refuse_controls(str(target.get("value") or ""), "The case property value").strip()
         if not prop or not value:
             raise ValidationError("A case property filter needs a property and a value.")
         return {"kind": kind, "property": prop, "value": value}

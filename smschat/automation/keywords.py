@@ -15,6 +15,7 @@ from smschat.accounts.actor import Actor
 from smschat.accounts.projects import owned
 from smschat.automation import surveys
 from smschat.errors import ValidationError
+from smschat.text import clean
 from smschat.messaging import optout, outbox
 from smschat.messaging.segments import validate_body
 from smschat.models import (
@@ -60,7 +61,7 @@ def create_keyword(session: Session, actor: Actor, project_id: int, keyword: str
         raise ValidationError(f"{word} is reserved for opting out and help.")
     if session.scalar(select(Keyword.id).where(Keyword.project_id == project_id, Keyword.keyword == word)):
         raise ValidationError(f"The keyword {word} already exists.")
-    reply = (reply or "").strip()
+    reply = clean(reply or "").strip()
     if survey_id is not None:
         owned(session, Survey, project_id, survey_id, "survey")  # another project's survey reads as missing
     elif not reply:

@@ -23,6 +23,7 @@ from smschat.automation import delay, groups, schedule, surveys
 from smschat.errors import ValidationError
 from smschat.messaging.segments import validate_body
 from smschat.models import Broadcast, Reminder, Survey, Workflow, utcnow
+from smschat.text import clean, clean_optional
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ def create_reminder(session: Session, actor: Actor, project_id: int, name: str, 
     require(session, actor, project_id, Action.MANAGE_AUTOMATION)
     now = now or utcnow()
     project = get_project(session, project_id)
-    if not (name or "").strip():
+    name, body = clean(name or ""), clean_optional(body)
+    if not name.strip():
         raise ValidationError("A reminder needs a name.")
     survey = _survey(session, project_id, survey_id)
     if survey is None:

@@ -33,6 +33,7 @@ from smschat.models import (
     utcnow,
 )
 from smschat.people.contacts import get_contact, primary_phone
+from smschat.text import clean as clean_text
 
 KINDS = {"text": "Free text", "number": "Number", "choice": "Multiple choice"}
 OPEN = "open"
@@ -43,7 +44,7 @@ STATUS_LABELS = {"open": "open", "completed": "completed", "timed_out": "timed o
 def validate_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     clean = []
     for n, q in enumerate(questions or [], 1):
-        text = str(q.get("text") or "").strip()
+        text = clean_text(str(q.get("text") or "")).strip()
         kind = q.get("kind") or "text"
         if not text:
             raise ValidationError(f"Question {n} has no text.")
@@ -61,7 +62,7 @@ def validate_questions(questions: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if "min" in item and "max" in item and item["min"] > item["max"]:
                 raise ValidationError(f"Question {n}: min is greater than max.")
         if kind == "choice":
-            choices = [str(c).strip() for c in q.get("choices") or [] if str(c).strip()]
+            choices = [c for c in (clean_text(str(c)).strip() for c in q.get("choices") or []) if c]
             if len(choices) < 2:
                 raise ValidationError(f"Question {n}: a multiple choice question needs at least two choices.")
             item["choices"] = choices
@@ -123,7 +124,7 @@ class SurveyRow:
 def create_survey(session: Session, actor: Actor, project_id: int, name: str,
                   questions: list[dict[str, Any]], *, max_attempts: int = 3, timeout_minutes: int = 60) -> Survey:
     require(session, actor, project_id, Action.MANAGE_AUTOMATION)
-    name = (name or "").strip()
+    name = clean_text(name or "").strip()
     if not name:
         raise ValidationError("A survey needs a name.")
     if session.scalar(select(Survey.id).where(Survey.project_id == project_id, Survey.name == name)):

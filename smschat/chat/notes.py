@@ -15,6 +15,7 @@ from smschat.accounts.actor import Actor
 from smschat.errors import ValidationError
 from smschat.models import Direction, Message, Status, Workflow
 from smschat.people.contacts import get_contact
+from smschat.text import clean
 
 MAX_NOTE_CHARS = 4000
 
@@ -24,7 +25,7 @@ def add_note(session: Session, actor: Actor, project_id: int, contact_id: int | 
     require(session, actor, project_id, Action.CHAT)
     contact = get_contact(session, project_id, contact_id)
     author = actor.web_user_id()
-    text = (body or "").strip()
+    text = clean(body or "").strip()
     if not text:
         raise ValidationError("The note is empty.")
     if len(text) > MAX_NOTE_CHARS:

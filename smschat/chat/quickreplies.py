@@ -20,6 +20,7 @@ from smschat.errors import ValidationError
 from smschat.messaging.segments import MAX_BODY_CHARS
 from smschat.models import QuickReply
 from smschat.people.contacts import display_name, get_contact
+from smschat.text import clean
 
 PLACEHOLDERS = {
     "first_name": "the contact's first name",
@@ -40,7 +41,7 @@ class QuickReplyRow:
 
 
 def check_body(body: str) -> str:
-    body = (body or "").strip()
+    body = clean(body or "").strip()
     if not body:
         raise ValidationError("A quick reply needs a text.")
     if len(body) > MAX_BODY_CHARS:
@@ -53,7 +54,7 @@ def check_body(body: str) -> str:
 
 
 def _check_title(title: str) -> str:
-    title = " ".join((title or "").split())
+    title = " ".join(clean(title or "").split())
     if not title:
         raise ValidationError("A quick reply needs a title.")
     if len(title) > MAX_TITLE:

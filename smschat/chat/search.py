@@ -32,6 +32,7 @@ from smschat.log import dialect
 from smschat.log.query import body_contains
 from smschat.models import Contact, Message, WebUser
 from smschat.people.contacts import MAX_ID, display_name, get_contact
+from smschat.text import refuse_controls
 
 MIN_LENGTH = 3
 MAX_LENGTH = 200
@@ -58,7 +59,7 @@ class SearchHit:
 
 
 def _checked_text(value: str) -> str:
-    needle = (value or "").strip()
+    needle = refuse_controls(value or "", "Search text").strip()
     if len(needle) < MIN_LENGTH:
         raise ValidationError(f"Type at least {MIN_LENGTH} characters to search.")
     if len(needle) > MAX_LENGTH:

@@ -34,6 +34,7 @@ from smschat.errors import ValidationError
 from smschat.messaging.later import normalize_quiet_hours
 from smschat.messaging.pricing import PRICE_HELP, validate_price
 from smschat.models import SettingsChange, WebUser, utcnow
+from smschat.text import refuse_controls
 
 DAY_LABELS = {"every": "Every day", **{d: d.capitalize() for d in DAYS}}
 CONVERSATION_MINUTES = (5, 30)
@@ -309,8 +310,9 @@ def validate_settings(changes: dict[str, Any]) -> dict[str, Any]:
             errors[key] = f"Unknown setting {key!r}."
             continue
         try:
+            refuse_controls(raw, setting.label)
             clean[key] = setting.validate(raw)
-        except ValueError as exc:
+        except (ValueError, ValidationError) as exc:
             errors[key] = str(exc)
     if errors:
         raise SettingsInvalid(errors)

@@ -1,7 +1,9 @@
 """What every gateway's webhook routes share: a body bounded while it is read, the form,
 and every failure turned into an HTTP status in one place (`answer`): 400 for a malformed
 request, 403 for a bad signature, 404 for a number no project uses, 408 / 413 for a body too
-slow or too large, 503 while the database is away (the gateway retries).
+slow or too large, 503 while the database is away, locked or read-only (the gateway retries;
+smschat.db.classify decides), 422 (the values refused) or 500 with an error id in the log for
+any other database error.
 """
 
 from __future__ import annotations
@@ -9,19 +11,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import secrets
 import threading
 import weakref
 from collections.abc import Callable
 
 import anyio
 import anyio.to_thread
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse, Response
 
 from smschat.config import get_settings
-from smschat.db import session_scope, write_concurrency
+from smschat.db import Problem, classify, session_scope, write_concurrency
 from smschat.errors import SmsChatError
 
 log = logging.getLogger("smschat.webhooks")
@@ -201,10 +204,21 @@ async def _answered(work: Callable, batchable: bool) -> Response:
         return exc.response()
     except SmsChatError as exc:
         return PlainTextResponse(str(exc), status_code=exc.http_status)
-    except OperationalError:
-        # The database is away: 5xx so the sender retries; the transaction rolled back whole.
-        log.warning("database unavailable while handling %s", work)
-        return PlainTextResponse("Database unavailable, try again.", status_code=503)
+    except Exception as exc:
+        problem = classify(exc)
+        if problem is None:
+            raise  # a bug: Starlette logs the traceback and answers 500
+        if problem is not Problem.OTHER:
+            # Away, locked or read-only: 503 so the sender retries; the transaction rolled back whole.
+            log.warning("database %s while handling %s", problem, work)
+            return PlainTextResponse("Database unavailable, try again.", status_code=503)
+        # Refused for what was sent (a DataError or IntegrityError: every text is cleaned first,
+        # smschat.text, so this is a bug to fix) gets 422, as sending it again cannot help;
+        # anything else 500. Both logged with an error id, the traceback in the log only.
+        error_id = secrets.token_hex(4)
+        log.error("error id %s: database error while handling %s", error_id, work, exc_info=exc)
+        status = 422 if isinstance(exc, DataError | IntegrityError) else 500
+        return PlainTextResponse(f"Server error (error id {error_id}).", status_code=status)
 
 
 def _in_transaction(work: Callable[[Session], Response]) -> Response:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from smschat.errors import ValidationError
 from smschat.models import Direction, Status, Workflow
+from smschat.text import refuse_controls
 
 DIRECTION_LABELS = {Direction.IN.value: "Incoming", Direction.OUT.value: "Outgoing", Direction.NOTE.value: "Note"}
 WORKFLOW_LABELS = {w.value: w.value.capitalize() for w in Workflow}
@@ -84,7 +85,7 @@ class LogFilter:
         for s in statuses:
             if s not in STATUSES:
                 raise ValidationError(f"Unknown status {s!r}; use one of {', '.join(STATUSES)}.")
-        text = (self.text or "").strip()
+        text = refuse_controls(self.text or "", "Search messages").strip()
         if len(text) > MAX_SEARCH_LENGTH:
             raise ValidationError(f"Search text is limited to {MAX_SEARCH_LENGTH} characters.")
         for name, value in (("since", since), ("until", until), ("direction", direction), ("workflows", workflows),

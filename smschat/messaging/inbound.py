@@ -32,8 +32,10 @@ from smschat.models import (
 from smschat.people import verification
 from smschat.people.contacts import contact_for_number, note_message
 from smschat.people.phones import to_e164, try_e164
+from smschat.text import clean, clean_optional
 
-MAX_INBOUND_CHARS = 10_000
+
+GATEWAY_ID_CHARS = Message.__table__.c.gateway_message_id.type.length
 
 
 @dataclass(frozen=True)
@@ -81,11 +83,21 @@ def _plain(row, body: str) -> bool:
     return bool(row.verified) and not row.open_survey and not row.keyword
 
 
-def _check_body(body: str | None) -> None:
+def _checked(body: str | None, *fields: str | None) -> tuple[str | None, ...]:
+    """The body and the other fields after the one rule for untrusted text (smschat.text):
+    an inbound message is never refused for its content, it is stored cleaned. How long it
+    may be is the edge's bound (a webhook's form is at most 64 KiB)."""
     if body is None:
         raise ValidationError("An inbound message needs a body.")
-    if len(body) > MAX_INBOUND_CHARS:
-        raise ValidationError("The inbound message is implausibly long.")
+    *fields, gateway_message_id = (clean_optional(f) for f in fields)
+    check_gateway_id(gateway_message_id)
+    return clean(body), *fields, gateway_message_id
+
+
+def check_gateway_id(gateway_message_id: str | None) -> None:
+    """A gateway's message id is framing, not content: one longer than the column is refused (400)."""
+    if gateway_message_id is not None and len(gateway_message_id) > GATEWAY_ID_CHARS:
+        raise ValidationError(f"A gateway message id has at most {GATEWAY_ID_CHARS} characters.")
 
 
 def _store(session: Session, project_id: int, contact_id: int | None, e164: str, body: str, *,
@@ -128,7 +140,7 @@ def receive_sms(
     received_at: datetime | None = None,
 ) -> InboundResult:
     """Store one inbound message (once per gateway message id) and run what it triggers."""
-    _check_body(body)
+    body, from_number, gateway_message_id = _checked(body, from_number, gateway_message_id)
     e164 = to_e164(from_number, project.default_region)
     row = session.connection().execute(_FACTS, {"project_id": project.id, "e164": e164, "now": utcnow(),
                                                 "word": keywords.first_word(body)}).one()
@@ -149,7 +161,7 @@ def receive_at(session: Session, to_number: str, from_number: str, body: str, *,
                gateway_message_id: str | None = None, gateway: str | None = None) -> InboundResult:
     """`receive_sms` for a gateway's webhook: the project is the one that sends from `To`
     (else the one where `From` is two-way); ProjectNotFound (404) when none."""
-    _check_body(body)
+    body, to_number, from_number, gateway_message_id = _checked(body, to_number, from_number, gateway_message_id)
     hint = _ROUTES.get(to_number)
     if hint is not None:
         project_id, region, to = hint

@@ -291,7 +291,7 @@ def edit_scheduled(session: Session, actor: Actor, project_id: int, message_id: 
     now = now or utcnow()
     project = get_project(session, project_id)
     old = {"body": message.body, "scheduled_for": message.scheduled_for.isoformat()}
-    validate_body(body)
+    body = validate_body(body)
     info = count_segments(body)
     message.body, message.segments, message.encoding = body, info.segments, info.encoding
     done = _place(session, project, message, resolve_local(day, wall, project.time_zone, second=second), now)

@@ -31,6 +31,7 @@ from smschat.models import (
 )
 from smschat.people.contacts import note_message, primary_phone
 from smschat.people.number_facts import OPTED_OUT, blocked_reason, note_error
+from smschat.text import clean, clean_optional
 
 STATUS_RANK = {
     Status.QUEUED.value: 0,
@@ -78,7 +79,7 @@ def enqueue(
     """
     if contact is not None and contact.project_id != project.id:
         raise ValidationError("That contact is not in this project.")
-    validate_body(body)
+    body = validate_body(body)
     phone = None
     if phone_number is None:
         phone = primary_phone(session, contact) if contact is not None else None
@@ -338,6 +339,10 @@ def record_send_result(session: Session, message_id: int, result: SendResult, *,
     return message
 
 
+ERROR_CODE_CHARS = Message.__table__.c.error_code.type.length
+GATEWAY_ID_CHARS = Message.__table__.c.gateway_message_id.type.length
+
+
 def apply_status_update(
     session: Session,
     gateway_message_id: str,
@@ -348,8 +353,15 @@ def apply_status_update(
     now: datetime | None = None,
 ) -> Message | None:
     """Apply a delivery report forward-only. Returns the message, or None if its id is not
-    recorded yet: then the report is kept and applied once the worker records the id."""
-    new = normalize_status(status)
+    recorded yet: then the report is kept and applied once the worker records the id. Every
+    field is untrusted text from a webhook (smschat.text.clean)."""
+    gateway_message_id, error_code, error_message = (clean_optional(v) for v in
+                                                     (gateway_message_id, error_code, error_message))
+    new = normalize_status(clean(status or ""))
+    if error_code is not None:
+        error_code = error_code[:ERROR_CODE_CHARS]
+    if not gateway_message_id or len(gateway_message_id) > GATEWAY_ID_CHARS:
+        raise ValidationError(f"A gateway message id has 1 to {GATEWAY_ID_CHARS} characters.")
     message = session.scalar(
         select(Message)
         .where(Message.gateway_message_id == gateway_message_id)

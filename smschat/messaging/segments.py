@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smschat.errors import EmptyMessage, MessageTooLong
+from smschat.text import clean
 
 # GSM 03.38 basic character set.
 GSM7_BASIC = frozenset(
@@ -101,7 +102,9 @@ def split_segments(text: str) -> list[str]:
 
 
 def validate_body(body: str) -> str:
-    """The rule every outgoing message passes: not blank, at most 1,600 UTF-16 code units."""
+    """The rule every outgoing message passes, after `text.clean` (returned cleaned): not blank,
+    at most 1,600 UTF-16 code units."""
+    body = clean(body) if body is not None else None
     if body is None or not body.strip():
         raise EmptyMessage("The message is empty.")
     units = utf16_units(body)

@@ -38,6 +38,7 @@ from smschat.models import (
     ReadMarker,
 )
 from smschat.people.phones import to_e164
+from smschat.text import clean, clean_json, clean_optional, refuse_controls
 
 MAX_ID = 2**63 - 1  # the largest primary key either backend stores
 
@@ -65,10 +66,11 @@ def create_contact(
     case_properties: dict[str, Any] | None = None,
 ) -> Contact:
     kind = parse_kind(str(kind))
-    name = (name or "").strip()
+    name = clean(name or "").strip()
     if not name:
         raise ValidationError("A contact needs a name.")
-    props = dict(case_properties or {})
+    username, first_name = clean_optional(username), clean_optional(first_name)
+    props = clean_json(dict(case_properties or {}))
     if kind is ContactKind.CASE:
         props.setdefault("name", name)
     contact = Contact(
@@ -268,7 +270,7 @@ def _conditions(project_id: int, search: str | None, kind: str | None,
         conditions.append(Contact.kind == parse_kind(kind).value)
     if unread_only_for is not None:
         conditions.append(unread_condition(project_id, *unread_only_for))
-    text = (search or "").strip()
+    text = refuse_controls(search or "", "Contact search").strip()
     if text:
         # The matching ids first (trigram indexes on PostgreSQL serve both halves), then the
         # contacts: a planner that cannot guess how many names match then never walks the

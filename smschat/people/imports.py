@@ -25,6 +25,7 @@ from smschat.people.contacts import (
 )
 from smschat.people.number_facts import IMPORT, set_consent
 from smschat.people.phones import to_e164
+from smschat.text import clean
 
 REQUIRED = ("type", "name", "phone")
 # Columns about a mobile worker; every other column of a case row is a case property.
@@ -101,7 +102,7 @@ def import_csv(session: Session, actor: Actor, project_id: int, text: str | Iter
     require(session, actor, project_id, Action.MANAGE_CONTACTS)
     project = get_project(session, project_id)
     reader = csv.DictReader(io.StringIO(text) if isinstance(text, str) else text)
-    headers = [h.strip().lower() for h in (reader.fieldnames or [])]
+    headers = [clean(h).strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in headers]
     if missing:
         raise ValidationError(f"The file needs the columns {', '.join(REQUIRED)}; missing: {', '.join(missing)}.")
@@ -112,7 +113,8 @@ def import_csv(session: Session, actor: Actor, project_id: int, text: str | Iter
         if index >= MAX_ROWS:
             report.errors.append((line, f"Stopped: at most {MAX_ROWS:,} rows per file."))
             break
-        row = {k: (v or "").strip() for k, v in raw.items() if k}
+        # The one rule for stored text (smschat.text), before anything reads the row.
+        row = {k: clean(v if isinstance(v, str) else "").strip() for k, v in raw.items() if k}
         try:
             with session.begin_nested():
                 outcome = _import_row(session, project, row, actor.user_id)

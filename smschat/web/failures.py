@@ -9,32 +9,27 @@ from __future__ import annotations
 import logging
 import secrets
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from smschat.db import Problem, classify
 
 log = logging.getLogger("smschat.dashboard")
 
 UNREACHABLE = "The database is not reachable; retrying…"
 READ_ONLY = "The database is read-only: nothing can be saved until an administrator makes it writable."
-BUSY = "The database is busy; please try again in a moment."
+BUSY = "The database is busy; retrying…"
 UNEXPECTED = "Something went wrong on the server."
+_LINES = {Problem.UNREACHABLE: UNREACHABLE, Problem.BUSY: BUSY, Problem.READ_ONLY: READ_ONLY}
 
 
 def describe(exc: BaseException) -> str:
-    """The line a user sees for an error nobody raised on purpose."""
-    if isinstance(exc, DBAPIError):
-        detail = str(exc.orig).lower()
-        if "readonly" in detail or "read-only" in detail:
-            return READ_ONLY
-        if "locked" in detail or "busy" in detail:
-            return BUSY
-        if isinstance(exc, OperationalError):
-            # Refused, timed out, host unknown, file cannot be opened: all "not reachable".
-            return UNREACHABLE
-    return UNEXPECTED
+    """The line a user sees for an error nobody raised on purpose (smschat.db.classify reads
+    database errors: only a lost connection or a lock is retried; anything else is UNEXPECTED
+    with its error id)."""
+    return _LINES.get(classify(exc), UNEXPECTED)
 
 
 def retrying(exc: BaseException) -> bool:
-    return describe(exc) == UNREACHABLE
+    """Whether the page waits for the database and runs again by itself."""
+    return describe(exc) in (UNREACHABLE, BUSY)
 
 
 def report(exc: BaseException) -> tuple[str, str]:
