@@ -201,3 +201,23 @@ def test_a_bad_deadline_gets_a_one_line_error_and_changes_nothing(session, proje
     assert (cs.deadline_chat, cs.deadline_reminder) == (None, None)
     assert session.query(SettingsChange).count() == 0
     assert settings.current_settings(session, project.id)["deadline_reminder"] == deadlines.DEFAULT_HOURS["reminder"][1]
+
+
+def test_the_log_counts_filters_and_exports_expired(db_url, session, project, sam, marie, tmp_path):
+    import csv
+
+    from smschat.log import exports, messagelog
+    from smschat.log.messagelog import LogFilter
+
+    message, _ = _expired(db_url, session, project, marie)
+    analyst = Actor.web(sam.id)
+    filt = LogFilter(statuses=("expired",))
+    assert messagelog.count(session, analyst, project.id, filt) == 1
+    assert messagelog.count(session, analyst, project.id, LogFilter(statuses=("failed",))) == 0
+    result = exports.write_export(session, analyst, project.id, filt, "csv", tmp_path / "log.csv")
+    with open(result.path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
+    assert result.rows == 1 and [r["Status"] for r in rows] == ["expired"]
+    assert rows[0]["Message"] == "Your clinic visit is at 10 am today"
+    charts = messagelog.charts(session, analyst, project.id, LogFilter())
+    assert [(ok, n) for _, ok, n, _ in charts.delivery] == [(0, 1)]  # an outcome, not delivered

@@ -131,7 +131,8 @@ def explain(message: Message, now: datetime) -> tuple[str, str, str]:
     if message.status == Status.EXPIRED.value:
         if code == EXPIRED_CODE:
             return ("It waited more than 7 days for a conversation to end (Delay Automated SMS).", EXPIRED_TODO, "")
-        return (f"Past its deadline, so it was not sent ({message.error_message or 'too late'}).", EXPIRED_TODO, "")
+        late = (message.error_message or "").removeprefix("not sent: ") or "too late"
+        return (f"Past its deadline: {late}, so it was not sent.", EXPIRED_TODO, "")
     if code in _FACTS:
         reason, todo, safe = _FACTS[code]
         return reason, todo, "bulk" if safe else ""
