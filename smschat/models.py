@@ -573,6 +573,10 @@ class NumberEvent(Base):
 _QUEUED = "status = 'queued' AND direction = 'out'"
 Index("ix_message_queued_sender", Message.sender, Message.id,
       sqlite_where=text(_QUEUED), postgresql_where=text(_QUEUED))
+# The sweep of messages past their deadline (smschat.messaging.deadlines) reads only those.
+Index("ix_message_queued_expires", Message.expires_at,
+      sqlite_where=text(_QUEUED + " AND expires_at IS NOT NULL"),
+      postgresql_where=text(_QUEUED + " AND expires_at IS NOT NULL"))
 
 # The stuck-messages page: one project's messages that did not get through, oldest first.
 UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown', 'expired')"

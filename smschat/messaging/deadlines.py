@@ -104,10 +104,11 @@ def expire_overdue(session: Session, *, now: datetime, limit: int = 1000) -> int
     """One worker round: end every queued message past its deadline `expired`. Returns how many."""
     overdue = list(session.scalars(
         select(Message)
-        # Written out, as in the claim: the partial index of queued rows serves it.
+        # Written out, as in the claim: the partial index of queued rows with a deadline serves it.
         .where(Message.status == literal_column(f"'{Status.QUEUED.value}'"),
-               Message.direction == literal_column(f"'{Direction.OUT.value}'"), Message.expires_at <= now)
-        .order_by(Message.id)
+               Message.direction == literal_column(f"'{Direction.OUT.value}'"),
+               Message.expires_at.is_not(None), Message.expires_at <= now)
+        .order_by(Message.expires_at)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ))

@@ -16,6 +16,7 @@ depends_on: str | Sequence[str] | None = None
 
 OLD = "status IN ('failed', 'undelivered', 'unknown')"
 NEW = "status IN ('failed', 'undelivered', 'unknown', 'expired')"
+QUEUED_EXPIRING = "status = 'queued' AND direction = 'out' AND expires_at IS NOT NULL"
 KINDS = ("chat", "reminder", "broadcast", "survey", "verification", "keyword", "default")
 
 
@@ -32,12 +33,16 @@ def upgrade() -> None:
     for kind in KINDS:
         op.add_column("chat_settings", sa.Column(f"deadline_{kind}", sa.Integer(), nullable=True))
     _undelivered(NEW)
+    # The sweep reads only the queued messages that have a deadline, soonest first.
+    op.create_index("ix_message_queued_expires", "message", ["expires_at"],
+                    sqlite_where=sa.text(QUEUED_EXPIRING), postgresql_where=sa.text(QUEUED_EXPIRING))
     # Held by Delay Automated SMS for more than 7 days: that was "too late" before it had a status.
     op.execute("UPDATE message SET status = 'expired' WHERE status = 'failed' AND error_code = 'delay-expired'")
 
 
 def downgrade() -> None:
     op.execute("UPDATE message SET status = 'failed' WHERE status = 'expired'")
+    op.drop_index("ix_message_queued_expires", table_name="message")
     _undelivered(OLD)
     for kind in KINDS:
         op.execute(f"ALTER TABLE chat_settings DROP COLUMN deadline_{kind}")
