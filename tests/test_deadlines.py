@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from smschat.accounts.actor import Actor
+from smschat.accounts.actor import OPERATOR, Actor
 from smschat.automation import delay
 from smschat.chat import settings
 from smschat.chat import window as chat
@@ -71,7 +71,7 @@ def test_an_expired_message_holds_back_nothing_behind_it_to_the_same_number(db_u
 
 
 def test_never_never_expires_and_a_message_claimed_just_before_its_deadline_goes(db_url, session, project, marie):
-    settings.update_settings(session, _operator(), project.id,
+    settings.update_settings(session, OPERATOR, project.id,
                              {"deadline_broadcast": "never"}, now=T0)
     session.commit()
     forever = _queue(session, project, marie, "standing notice", Workflow.BROADCAST, T0)
@@ -84,12 +84,6 @@ def test_never_never_expires_and_a_message_claimed_just_before_its_deadline_goes
     just = _queue(session, project, marie, "in time", Workflow.REMINDER, t1)
     assert worker.run_once(gateway, url=db_url, clock=ManualClock(t1 + timedelta(hours=6, seconds=-1))) == 1
     assert _fresh(session, just.id).status == "delivered" and gateway.handed == [forever.id, just.id]
-
-
-def _operator():
-    from smschat.accounts.actor import OPERATOR
-
-    return OPERATOR
 
 
 def _expired(db_url, session, project, marie) -> tuple[Message, Recording]:
@@ -159,7 +153,7 @@ def test_bulk_retry_leaves_an_expired_message_alone(db_url, session, project, sa
 
 
 def test_quiet_hours_do_not_count_against_the_deadline(db_url, session, project, marie):
-    settings.update_settings(session, _operator(), project.id, {"quiet_hours": "21:00-07:00"}, now=T0)
+    settings.update_settings(session, OPERATOR, project.id, {"quiet_hours": "21:00-07:00"}, now=T0)
     session.commit()
     at = datetime(2026, 12, 4, 3, 0, tzinfo=UTC)  # 22:00 in New York: quiet until 07:00 (12:00 UTC)
     message = _queue(session, project, marie, "Clinic tomorrow", Workflow.REMINDER, at)
@@ -221,3 +215,14 @@ def test_the_log_counts_filters_and_exports_expired(db_url, session, project, sa
     assert rows[0]["Message"] == "Your clinic visit is at 10 am today"
     charts = messagelog.charts(session, analyst, project.id, LogFilter())
     assert [(ok, n) for _, ok, n, _ in charts.delivery] == [(0, 1)]  # an outcome, not delivered
+
+
+def test_a_message_in_flight_past_its_deadline_still_holds_the_next_one_back(db_url, session, project, marie):
+    first = _queue(session, project, marie, "in time", Workflow.REMINDER, T0)
+    second = _queue(session, project, marie, "next", Workflow.CHAT, T0 + timedelta(minutes=1))
+    assert outbox.claim_batch(session, "w", now=T0 + timedelta(hours=6, seconds=-1)) == [first.id]
+    session.commit()
+    # Claimed in time, not answered yet when the deadline passes: the next one waits for it.
+    assert outbox.claim_batch(session, "w", now=T0 + timedelta(hours=6, seconds=1)) == []
+    session.rollback()
+    assert _fresh(session, second.id).status == "queued"

@@ -177,8 +177,9 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
                 earlier.status.in_(PENDING),
                 # One waiting for its time (send later, quiet hours) holds nobody back.
                 (earlier.not_before.is_(None)) | (earlier.not_before <= now),
-                # Nor one past its deadline, that is never sent.
-                (earlier.expires_at.is_(None)) | (earlier.expires_at > now),
+                # Nor a queued one past its deadline, that is never sent (one claimed in time
+                # and in flight still holds the next back).
+                (earlier.status != Status.QUEUED.value) | earlier.expires_at.is_(None) | (earlier.expires_at > now),
             )
         ),
     )
