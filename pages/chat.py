@@ -29,7 +29,7 @@ from smschat.messaging import outbox, simulator
 PAGE = 50
 PANE_HEIGHT = 420  # until the page's script sizes the pane to the viewport
 REFRESH = get_settings().chat_refresh_seconds
-FINAL = {"delivered", "failed", "undelivered", "received", "note"}
+FINAL = {"delivered", "failed", "undelivered", "expired", "received", "note"}
 RETRYABLE = set(outbox.RETRYABLE_STATES)
 
 me = viewer("chat")
@@ -140,7 +140,7 @@ def _line_html(line) -> str:
     unread = line.direction == "in" and win["unread_after"] < line.id <= win["opened_at"]
     status = ""
     if line.direction == "out":
-        bad = " bad" if line.status in RETRYABLE else ""
+        bad = " bad" if line.status in RETRYABLE or line.status == "expired" else ""
         status = f"<span class='status st-{escape(line.status)}{bad}'>{escape(line.status)}</span>"
         if line.error:
             status += f" <span class='err'>{escape(line.error)}</span>"

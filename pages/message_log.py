@@ -129,7 +129,7 @@ with by_type:
         tooltip=["day", "Type", "Messages"]).properties(height=280))
 with delivery:
     frame = pd.DataFrame(chart_data.delivery, columns=["day", "Delivered", "Outgoing", "Delivery rate"])
-    st.caption("Delivered ÷ outgoing messages with an outcome (sent, delivered, undelivered, failed, unknown).")
+    st.caption("Delivered ÷ outgoing messages with an outcome (sent, delivered, undelivered, failed, unknown, expired: too late, not sent).")
     _chart(frame, alt.Chart(frame).mark_line(point=True).encode(
         DAY, alt.Y("Delivery rate:Q", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
         tooltip=["day", "Delivered", "Outgoing", alt.Tooltip("Delivery rate:Q", format=".1%")]

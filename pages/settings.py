@@ -33,6 +33,11 @@ def _long_text(s: Setting, value, where):
     return where.text_area(s.label, value=value, help=s.widget_help(), key=s.key_in_page, **s.options)
 
 
+def _hours(s: Setting, value, where):
+    return where.text_input(s.label, value=settings.hours_words(value), help=s.widget_help(), key=s.key_in_page,
+                            **s.options)
+
+
 def _number(s: Setting, value, where):
     return where.number_input(s.label, value=type(s.default)(value), help=s.widget_help(), key=s.key_in_page,
                               **s.options)
@@ -70,7 +75,7 @@ def _delay(s: Setting, value, where):
 
 
 WIDGETS = {"text": _text, "long_text": _long_text, "number": _number, "choice": _choice, "counter": _counter,
-           "delay": _delay}
+           "delay": _delay, "hours": _hours}
 
 raw, slots = {}, {}
 with st.form("settings"):

@@ -1,5 +1,6 @@
 """Stuck messages (supervisors, admins): outgoing messages that did not get through or wait too
-long, with the reason in plain words and what to do; Retry only where it is safe."""
+long, with the reason in plain words and what to do; Retry only where it is safe; messages past
+their deadline (expired) with Send anyway and Cancel."""
 
 import pandas as pd
 import streamlit as st
@@ -9,7 +10,7 @@ from smschat.messaging import stuck
 
 me = viewer("stuck")
 st.title("Stuck messages")
-st.caption("Failed, undelivered and unknown outgoing messages, and queued or sending ones waiting longer "
+st.caption("Failed, undelivered, unknown and expired outgoing messages, and queued or sending ones waiting longer "
            "than the threshold (SMSCHAT_STUCK_AFTER_MINUTES). A message scheduled for later is not stuck.")
 show_flash("flash")
 
@@ -19,6 +20,7 @@ if not rows:
     st.stop()
 
 RETRY_WORDS = {"bulk": "Safe", "confirm": "Confirm each", "": "No"}
+EXPIRED_WORDS = "Send anyway / Cancel"
 safe = [r.id for r in rows if r.retry == "bulk"]
 notice("markdown", f"{len(rows)} stuck message{'s' if len(rows) != 1 else ''}; {len(safe)} safe to retry.")
 table = st.dataframe(
@@ -28,7 +30,7 @@ table = st.dataframe(
         "Status": [r.status for r in rows],
         "Why": [r.reason for r in rows],
         "What to do": [r.what_to_do for r in rows],
-        "Retry": [RETRY_WORDS[r.retry] for r in rows],
+        "Retry": [EXPIRED_WORDS if r.expired else RETRY_WORDS[r.retry] for r in rows],
         "Message": [r.body for r in rows],
         "Phone Number": [r.phone_number for r in rows],
         "Gateway said": [r.error for r in rows],
@@ -56,3 +58,18 @@ if unknown:
             sure = st.checkbox("I checked: it did not reach the phone. Retry may send it twice.", key=f"sure_{r.id}")
             if st.button("Retry", key=f"retry_unknown_{r.id}", disabled=not sure):
                 act(stuck.retry_stuck, me.project_id, [r.id], confirmed=[r.id], flash=lambda done: done.words)
+
+expired = [r for r in rows if r.expired]
+if expired:
+    st.subheader("Too late: not sent")
+    st.caption("These passed their deadline (Settings, Messages that are too late) before they could be sent, so "
+               "they were not. Send anyway sends it now, with no deadline; Cancel leaves it unsent for good.")
+    for r in expired:
+        with st.container(border=True, key=f"expired_{r.id}"):
+            notice("markdown", f"{r.contact_name} ({r.phone_number}), written {r.timestamp}: {r.body}")
+            notice("caption", r.reason)
+            send_col, cancel_col = st.columns(2)
+            if send_col.button("Send anyway", key=f"send_anyway_{r.id}", type="primary"):
+                act(stuck.send_anyway, me.project_id, [r.id], flash=lambda done: done.words)
+            if cancel_col.button("Cancel", key=f"cancel_expired_{r.id}"):
+                act(stuck.cancel_expired, me.project_id, [r.id], flash=lambda done: done.words)

@@ -95,6 +95,7 @@ class Status(enum.StrEnum):
     UNDELIVERED = "undelivered"
     FAILED = "failed"
     UNKNOWN = "unknown"
+    EXPIRED = "expired"  # past its deadline before it was sent: never sent by itself (smschat.messaging.deadlines)
     RECEIVED = "received"  # inbound messages
     NOTE = "note"  # staff notes: never queued, so no worker claims one
 
@@ -280,6 +281,10 @@ class Message(Base):
     # Not before this instant (a chosen time, or moved on by quiet hours). Unlike a backoff, a
     # message waiting for it holds back no message behind it to the same number.
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Messages that are too late (smschat.messaging.deadlines): when it was meant to leave
+    # (moved on by a deliberate hold), and after when it is not sent (NULL: never too late).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     contact: Mapped[Contact | None] = relationship()
     sent_by: Mapped[WebUser | None] = relationship()
@@ -317,6 +322,14 @@ class ChatSettings(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # "21:00-07:00" (local; may cross midnight): no scheduled or automated SMS then. NULL: off.
     quiet_hours: Mapped[str | None] = mapped_column(String(11))
+    # Hours after which a queued message of that kind is not sent (NULL: the default, 0: never).
+    deadline_chat: Mapped[int | None] = mapped_column(Integer)
+    deadline_reminder: Mapped[int | None] = mapped_column(Integer)
+    deadline_broadcast: Mapped[int | None] = mapped_column(Integer)
+    deadline_survey: Mapped[int | None] = mapped_column(Integer)
+    deadline_verification: Mapped[int | None] = mapped_column(Integer)
+    deadline_keyword: Mapped[int | None] = mapped_column(Integer)
+    deadline_default: Mapped[int | None] = mapped_column(Integer)
 
 
 class SettingsChange(Base):
@@ -560,9 +573,13 @@ class NumberEvent(Base):
 _QUEUED = "status = 'queued' AND direction = 'out'"
 Index("ix_message_queued_sender", Message.sender, Message.id,
       sqlite_where=text(_QUEUED), postgresql_where=text(_QUEUED))
+# The sweep of messages past their deadline (smschat.messaging.deadlines) reads only those.
+Index("ix_message_queued_expires", Message.expires_at,
+      sqlite_where=text(_QUEUED + " AND expires_at IS NOT NULL"),
+      postgresql_where=text(_QUEUED + " AND expires_at IS NOT NULL"))
 
 # The stuck-messages page: one project's messages that did not get through, oldest first.
-UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown')"
+UNDELIVERED = "status IN ('failed', 'undelivered', 'unknown', 'expired')"
 Index("ix_message_undelivered", Message.project_id, Message.id,
       sqlite_where=text(UNDELIVERED), postgresql_where=text(UNDELIVERED))
 

@@ -91,13 +91,13 @@ def test_chat_messages_are_never_delayed(session, project, marie, agent, rule):
     assert outbox.claim_batch(session, "w", now=local(10, 1)) == [message.id]
 
 
-def test_a_message_held_for_7_days_fails_with_a_visible_reason(session, project, marie, rule):
+def test_a_message_held_for_7_days_ends_expired_with_a_visible_reason(session, project, marie, rule):
     message = _reminder(session, project, marie, local(10, 0))
     week = timedelta(days=7)  # Wednesday again, one week later
     inbound.receive_sms(session, project, "+17033996500", "still chatting", received_at=local(9, 58) + week)
     assert automation.run_due(session, local(9, 59) + week)["held"] == 1
     assert automation.run_due(session, local(10, 0) + week)["expired"] == 1
-    assert (message.status, message.error_code) == ("failed", "delay-expired")
+    assert (message.status, message.error_code) == ("expired", "delay-expired")
     [line, _] = chat.get_history(session, project.id, marie.id, after_id=message.id - 1)
     assert line.sender == "System" and "held by Delay Automated SMS for more than 7 days" in line.error
 

@@ -213,6 +213,8 @@ ENTRIES = [
     Entry(stuck.stuck_messages, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
     Entry(stuck.stuck_count, Action.RETRY_STUCK, lambda w, pid, o: (pid,)),
     Entry(stuck.retry_stuck, Action.RETRY_STUCK, lambda w, pid, o: (pid, [o.message], )),
+    Entry(stuck.send_anyway, Action.RETRY_STUCK, lambda w, pid, o: (pid, [o.message])),
+    Entry(stuck.cancel_expired, Action.RETRY_STUCK, lambda w, pid, o: (pid, [o.message])),
     # Waiting replies page, the chat header, the Contacts list
     Entry(inbox.list_waiting, Action.CHAT, lambda w, pid, o: (pid,)),
     Entry(inbox.assignable_users, Action.CHAT, lambda w, pid, o: (pid,)),

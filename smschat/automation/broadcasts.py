@@ -81,7 +81,8 @@ def send_chunk(session: Session, broadcast: Broadcast, now: datetime, *, chunk: 
     project = get_project(session, broadcast.project_id)
     queued, skipped, last = send_to_group(
         session, project, broadcast.target, broadcast.body, broadcast.survey_id, workflow=Workflow.BROADCAST,
-        origin="broadcast", now=now, after_id=broadcast.cursor_contact_id, limit=chunk, broadcast_id=broadcast.id)
+        origin="broadcast", now=now, after_id=broadcast.cursor_contact_id, limit=chunk, broadcast_id=broadcast.id,
+        meant_for=broadcast.send_at)
     if broadcast.status == SCHEDULED:
         broadcast.status, broadcast.started_at = SENDING, now
     broadcast.recipients += queued

@@ -5,7 +5,7 @@ local time is inside one of the delay windows, to a contact who sent us a messag
 last *conversation length* minutes, waits: its `next_attempt_at` moves one minute on, and the
 worker looks again then, until the conversation has gone quiet. Chat messages (and replies a
 contact asked for: keyword replies, verification) are never delayed. A message still held
-7 days after it was queued fails with a reason the chat shows.
+7 days after it was queued ends `expired` (deadlines.py) with a reason the chat shows.
 
 Applied twice: when the message is queued (`enqueue_automated`), and at every worker round for
 every due automated message (`apply`), so a conversation that starts after queueing still holds it.
@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from smschat.automation.schedule import DAYS
-from smschat.messaging import outbox
+from smschat.messaging import deadlines, outbox
 from smschat.models import (
     ChatSettings,
     Contact,
@@ -42,7 +42,7 @@ MAX_DELAY = timedelta(days=7)
 HELD_REASON = "Held by Delay Automated SMS while the contact is in a conversation; tried again each minute."
 EXPIRED_REASON = ("Not sent: held by Delay Automated SMS for more than 7 days "
                   "(the contact was in a conversation whenever it was due).")
-EXPIRED_CODE = "delay-expired"
+EXPIRED_CODE = deadlines.DELAY_EXPIRED_CODE
 
 
 def in_window(rule: dict[str, Any], tz_name: str, now: datetime) -> bool:
@@ -84,10 +84,7 @@ def should_hold(session: Session, message: Message, rule: dict[str, Any], tz_nam
 
 def _hold_or_expire(message: Message, now: datetime) -> str:
     if now - message.created_at >= MAX_DELAY:
-        message.status = Status.FAILED.value
-        message.status_at = now
-        message.error_code = EXPIRED_CODE
-        message.error_message = EXPIRED_REASON
+        deadlines.expire(message, now, code=EXPIRED_CODE, text=EXPIRED_REASON)
         return "expired"
     message.next_attempt_at = now + RETRY_EVERY
     message.error_message = HELD_REASON  # shown under the queued message in the chat; cleared once sent
@@ -95,11 +92,13 @@ def _hold_or_expire(message: Message, now: datetime) -> str:
 
 
 def enqueue_automated(session: Session, project: Project, contact: Contact, body: str, *, workflow: Workflow | str,
-                      phone_number: str, now: datetime | None = None, **columns: Any) -> Message:
-    """Queue an automated message (labelled System in the chat), holding it if the rule says so."""
+                      phone_number: str, now: datetime | None = None, meant_for: datetime | None = None,
+                      **columns: Any) -> Message:
+    """Queue an automated message (labelled System in the chat), holding it if the rule says so.
+    `meant_for`: when it should have gone (a reminder's slot), which its deadline counts from."""
     now = now or utcnow()
     message = outbox.enqueue(session, project, contact, body, workflow=workflow, phone_number=phone_number,
-                             created_at=now)
+                             created_at=now, meant_for=meant_for)
     for key, value in columns.items():  # broadcast_id, survey_session_id
         setattr(message, key, value)
     settings = session.get(ChatSettings, project.id)

@@ -122,9 +122,11 @@ def list_reminders(session: Session, actor: Actor, project_id: int) -> list[Remi
 
 def send_to_group(session: Session, project, target: dict[str, Any], body: str, survey_id: int | None, *,
                   workflow: Workflow, origin: str, now: datetime, after_id: int | None = None,
-                  limit: int | None = None, **columns: Any) -> tuple[int, int, int | None]:
-    """Queue `body` (or start the survey) for every recipient (or one chunk of them).
-    Returns (queued, skipped opted out, last contact id looked at)."""
+                  limit: int | None = None, meant_for: datetime | None = None,
+                  **columns: Any) -> tuple[int, int, int | None]:
+    """Queue `body` (or start the survey) for every recipient (or one chunk of them); a
+    message's deadline counts from `meant_for` (the slot or send time). Returns (queued,
+    skipped opted out, last contact id looked at)."""
 
     people, skipped, last = groups.recipients(session, project.id, target, after_id=after_id, limit=limit)
     survey = session.get(Survey, survey_id) if survey_id else None
@@ -134,7 +136,7 @@ def send_to_group(session: Session, project, target: dict[str, Any], body: str, 
                                  **columns)
         else:
             delay.enqueue_automated(session, project, contact, body, workflow=workflow, phone_number=e164, now=now,
-                                    **columns)
+                                    meant_for=meant_for, **columns)
     return len(people), skipped, last
 
 
@@ -157,7 +159,7 @@ def fire_due(session: Session, now: datetime | None = None, *, limit: int = 20) 
         project = get_project(session, reminder.project_id)
         queued, skipped, last = send_to_group(
             session, project, reminder.target, reminder.body, reminder.survey_id, workflow=Workflow.REMINDER,
-            origin="reminder", now=now, after_id=reminder.cursor_contact_id, limit=CHUNK)
+            origin="reminder", now=now, after_id=reminder.cursor_contact_id, limit=CHUNK, meant_for=reminder.next_due_at)
         if last is not None and queued + skipped >= CHUNK:
             reminder.cursor_contact_id = last  # more of the group next round; still due
             continue

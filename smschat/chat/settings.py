@@ -31,6 +31,7 @@ from smschat.chat.reads import READ_MODES
 from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_template
 from smschat.chat.window import SURVEY_TRAFFIC
 from smschat.errors import ValidationError
+from smschat.messaging import deadlines
 from smschat.messaging.later import normalize_quiet_hours
 from smschat.messaging.pricing import PRICE_HELP, validate_price
 from smschat.models import SettingsChange, WebUser, utcnow
@@ -45,7 +46,9 @@ _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 MAX_HELP_TEXT = 320
 NO_COUNTER, USE_COUNTER = "Don't use counter", "Use counter"
 DISABLED, ENABLED = "Disabled", "Enabled"
-SECTIONS = {"chat": "Chat Settings", "project": "Project"}  # page headings, by where a setting is stored
+# Page headings, by where a setting is stored ("deadline": ChatSettings too, under its own heading).
+SECTIONS = {"chat": "Chat Settings", "project": "Project", "deadline": "Messages that are too late"}
+NEVER_WORDS = "never"
 
 
 class SettingsInvalid(ValidationError):
@@ -165,6 +168,28 @@ def _rate(value: Any) -> float:
     return rate
 
 
+def _hours(value: Any) -> int:
+    """Whole hours 1..720, or never (stored as 0)."""
+    text = str(value if value is not None else "").strip().lower()
+    if text in (NEVER_WORDS, "0"):
+        return deadlines.NEVER
+    text = text.removesuffix("hours").removesuffix("hour").removesuffix("h").strip()
+    if not text.isdigit() or not 1 <= int(text) <= deadlines.MAX_HOURS:
+        raise ValueError(f"Whole hours from 1 to {deadlines.MAX_HOURS}, or never (given: {str(value)[:40]!r}).")
+    return int(text)
+
+
+def hours_words(value: Any) -> str:
+    """A deadline as the page shows it: "6" (hours) or "never"."""
+    return NEVER_WORDS if str(value) == str(deadlines.NEVER) else str(value)
+
+
+def _hours_stored_words(stored: str | None) -> str:
+    if stored is None:
+        return ""
+    return "Never" if stored == str(deadlines.NEVER) else f"{stored} hours"
+
+
 def _quiet_hours(value: Any) -> str:
     return normalize_quiet_hours(value) or ""  # "" is off
 
@@ -199,7 +224,7 @@ def _quiet_words(stored: str | None) -> str:
 
 # Widget kinds the page draws: text, long_text, number, choice (from `choices`), and two of
 # their own: counter (off, or a threshold) and delay (mode, windows, conversation length).
-WIDGETS = ("text", "long_text", "number", "choice", "counter", "delay")
+WIDGETS = ("text", "long_text", "number", "choice", "counter", "delay", "hours")
 
 
 @dataclass(frozen=True)
@@ -208,7 +233,7 @@ class Setting:
     label: str
     default: Any
     validate: Callable[[Any], Any]
-    stored_on: str  # "chat" (ChatSettings) or "project" (Project)
+    stored_on: str  # "chat" or "deadline" (ChatSettings), or "project" (Project)
     help: str = ""
     widget: str = "text"  # one of WIDGETS
     choices: Callable[[], Mapping[Any, str]] | None = None  # for "choice": value -> label, in order
@@ -233,6 +258,13 @@ class Setting:
     def widget_help(self) -> str | None:
         text = self.help if self.tooltip is None else self.tooltip() if callable(self.tooltip) else self.tooltip
         return text or None
+
+
+DEADLINE_HELP = {
+    "chat": "A chat message", "reminder": "A reminder", "broadcast": "A broadcast message",
+    "survey": "A survey question", "verification": "A verification message ('reply 123')",
+    "keyword": "A keyword's reply", "default": "Any other message (HELP answers, system replies)",
+}
 
 
 def _template_help() -> str:
@@ -273,6 +305,11 @@ SETTINGS: dict[str, Setting] = {
                 "Chat typed live is sent at once.", words=_quiet_words, options={"placeholder": "21:00-07:00"}),
         Setting("price_per_segment", "Price per SMS segment", None, validate_price, "project", PRICE_HELP,
                 words=lambda stored: stored or "Off (no cost estimates)"),
+        *(Setting(deadlines.column(kind), f"{label} deadline (hours)", hours, _hours, "deadline",
+                  f"{DEADLINE_HELP[kind]} not sent within this many hours of its time is not sent at all: it "
+                  f"ends expired (Stuck messages offers Send anyway and Cancel). 1 to {deadlines.MAX_HOURS}, or never.",
+                  widget="hours", words=_hours_stored_words, half=True, options={"placeholder": "hours, or never"})
+          for kind, (label, hours) in deadlines.DEFAULT_HOURS.items()),
     )
 }
 CHAT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "chat"]
@@ -280,7 +317,8 @@ PROJECT_SETTINGS_ORDER = [k for k, s in SETTINGS.items() if s.stored_on == "proj
 
 
 def _targets(session: Session, project_id: int) -> dict[str, Any]:
-    return {"chat": get_chat_settings(session, project_id), "project": get_project(session, project_id)}
+    chat = get_chat_settings(session, project_id)
+    return {"chat": chat, "deadline": chat, "project": get_project(session, project_id)}
 
 
 def load_settings(session: Session, actor: Actor, project_id: int) -> dict[str, Any]:

@@ -14,8 +14,8 @@ from smschat.accounts.projects import get_chat_settings, get_project
 from smschat.chat import presence, reads
 from smschat.chat.timefmt import format_timestamp, range_start
 from smschat.errors import MessageNotFound
-from smschat.messaging import outbox
-from smschat.models import Contact, Direction, Message, Project, WebUser, Workflow
+from smschat.messaging import deadlines, outbox
+from smschat.models import Contact, Direction, Message, Project, Status, WebUser, Workflow
 from smschat.people.contacts import (
     _list_contacts,
     display_name,
@@ -149,10 +149,17 @@ def count_since(session: Session, project_id: int, contact_id: int, after_id: in
     )
 
 
+def error_words(status: str, code: str | None, text: str | None) -> str | None:
+    """What a line says after its status: the gateway's code and words; for an expired message
+    its reason in plain words ("not sent: 26 hours late"), and whether a person cancelled it."""
+    if status == Status.EXPIRED.value:
+        words = text or "not sent: too late"
+        return words + "; cancelled" if code == deadlines.CANCELLED_CODE else words
+    return " ".join(p for p in (code and f"[{code}]", text) if p) or None
+
+
 def _line(message: Message, user: WebUser | None, contact_name: str, tz: str) -> ChatLine:
-    error = None
-    if message.error_code or message.error_message:
-        error = " ".join(p for p in (message.error_code and f"[{message.error_code}]", message.error_message) if p)
+    error = error_words(message.status, message.error_code, message.error_message)
     return ChatLine(
         id=message.id,
         sender=sender_label(message, contact_name, user),
@@ -177,9 +184,7 @@ def statuses(session: Session, project_id: int, message_ids: list[int]) -> dict[
             Message.project_id == project_id, Message.id.in_(message_ids)
         )
     )
-    return {
-        r[0]: (r[1], " ".join(p for p in (r[2] and f"[{r[2]}]", r[3]) if p) or None) for r in rows
-    }
+    return {r[0]: (r[1], error_words(r[1], r[2], r[3])) for r in rows}
 
 
 def phone_thread(session: Session, project_id: int, e164: str, *, limit: int = 100) -> list[ChatLine]:

@@ -21,7 +21,7 @@ from smschat.models import Direction, Message, Status, WebUser
 
 # Final outcomes of an outgoing message: the delivery rate is delivered / these.
 OUTCOMES = (Status.SENT.value, Status.DELIVERED.value, Status.UNDELIVERED.value, Status.FAILED.value,
-            Status.UNKNOWN.value)
+            Status.UNKNOWN.value, Status.EXPIRED.value)
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project
 from smschat.chat.timefmt import format_timestamp
 from smschat.errors import MessageNotFound, ValidationError
-from smschat.messaging import outbox
+from smschat.messaging import deadlines, outbox
 from smschat.messaging.segments import count_segments, validate_body
 from smschat.models import ChatSettings, Contact, Direction, Message, Project, Status, WebUser, Workflow, utcnow
 from smschat.people.contacts import get_contact
@@ -160,13 +160,14 @@ def hold_for_quiet_hours(session: Session, now: datetime | None = None, *, limit
     for message in session.scalars(_due_held(list(quiet), now).order_by(Message.id).limit(limit)
                                    .with_for_update(skip_locked=True)):
         _, tz, until = quiet[message.project_id]
-        _hold(message, until, tz)
+        _hold(message, until, tz, now)
         held += 1
     session.flush()
     return {"quiet": held}
 
 
-def _hold(message: Message, until: datetime, tz: str) -> None:
+def _hold(message: Message, until: datetime, tz: str, now: datetime) -> None:
+    deadlines.hold(message, until, now)  # a deliberate hold: the deadline moves on as long
     message.not_before = message.next_attempt_at = until
     scheduled = f"Scheduled for {format_timestamp(message.scheduled_for, tz)}; " if message.scheduled_for else ""
     message.error_message = scheduled + held_text(until, tz)
@@ -231,13 +232,14 @@ def _place(session: Session, project: Project, message: Message, local: LocalTim
         raise ValidationError("A message can be scheduled at most a year ahead.")
     tz = project.time_zone
     message.scheduled_for = message.not_before = message.next_attempt_at = local.at
+    deadlines.place(message, session.get(ChatSettings, project.id), local.at)  # counted from the chosen time
     message.error_message = f"Scheduled for {format_timestamp(local.at, tz)}."
     words = [f"Scheduled for {format_timestamp(local.at, tz)}."]
     if local.note:
         words.append(local.note)
     until = quiet_until(_quiet_window(session, project.id), tz, local.at)
     if until is not None:
-        _hold(message, until, tz)
+        _hold(message, until, tz, now)
         words.append(f"That is inside quiet hours: it will be sent at {format_timestamp(until, tz)}.")
     session.flush()
     return Scheduled(message.id, local.at, message.not_before, " ".join(words))

@@ -17,8 +17,10 @@ from smschat.chat import inbox
 from smschat.config import get_settings
 from smschat.errors import MessageNotFound, NumberBlocked, OptedOut, ValidationError
 from smschat.gateways.base import Lookup, SendResult
+from smschat.messaging import deadlines
 from smschat.messaging.segments import count_segments, validate_body
 from smschat.models import (
+    ChatSettings,
     Contact,
     Direction,
     Message,
@@ -41,6 +43,8 @@ STATUS_RANK = {
     Status.DELIVERED.value: 3,
     Status.UNDELIVERED.value: 3,
     Status.FAILED.value: 3,
+    # Final: nothing a gateway says moves it (only a person's Send anyway queues it again).
+    Status.EXPIRED.value: 4,
 }
 # Gateway words that mean one of ours.
 STATUS_ALIASES = {
@@ -49,6 +53,7 @@ STATUS_ALIASES = {
     "read": "delivered",
     "canceled": "failed",
     "partially_delivered": "sent",
+    "expired": "undelivered",  # a carrier's validity period ran out: not our `expired`
 }
 PENDING = (Status.QUEUED.value, Status.SENDING.value)
 RETRYABLE_STATES = (Status.FAILED.value, Status.UNDELIVERED.value, Status.UNKNOWN.value)
@@ -72,10 +77,13 @@ def enqueue(
     sent_by_id: int | None = None,
     phone_number: str | None = None,
     created_at: datetime | None = None,
+    meant_for: datetime | None = None,
 ) -> Message:
     """Put one outgoing message in the outbox. The worker sends it.
 
     Without a contact (a reply to an unknown sender), `phone_number` says where it goes.
+    Its deadline (smschat.messaging.deadlines) counts from `meant_for` (a reminder's slot, a
+    broadcast's time), else from `created_at`.
     """
     if contact is not None and contact.project_id != project.id:
         raise ValidationError("That contact is not in this project.")
@@ -113,6 +121,7 @@ def enqueue(
         sender=sender,
         created_at=created_at or utcnow(),
     )
+    deadlines.place(message, session.get(ChatSettings, project.id), meant_for or message.created_at)
     session.add(message)
     session.flush()
     note_message(session, message)
@@ -158,6 +167,8 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
         Message.direction == literal_column(f"'{Direction.OUT.value}'"),
         (Message.next_attempt_at.is_(None)) | (Message.next_attempt_at <= now),
         (Message.not_before.is_(None)) | (Message.not_before <= now),
+        # Past its deadline: never handed over; the sweep ends it `expired` (deadlines.py).
+        (Message.expires_at.is_(None)) | (Message.expires_at > now),
         ~exists().where(
             and_(
                 earlier.project_id == Message.project_id,
@@ -167,6 +178,9 @@ def claim_batch(session: Session, worker_id: str, *, limit: int = 50, lease_seco
                 earlier.status.in_(PENDING),
                 # One waiting for its time (send later, quiet hours) holds nobody back.
                 (earlier.not_before.is_(None)) | (earlier.not_before <= now),
+                # Nor a queued one past its deadline, that is never sent (one claimed in time
+                # and in flight still holds the next back).
+                (earlier.status != Status.QUEUED.value) | earlier.expires_at.is_(None) | (earlier.expires_at > now),
             )
         ),
     )
@@ -462,6 +476,8 @@ def retry(session: Session, project_id: int, message_id: int, *, now: datetime |
     # Its wait starts again now: Stuck messages counts a queued message's age from here.
     message.not_before = message.status_at
     message.next_attempt_at = None
+    # A person's decision to send it now: no deadline (it would count from the first try).
+    message.due_at, message.expires_at = message.status_at, None
     message.attempts = 0
     message.error_code = message.error_message = None
     message.gateway_message_id = None

@@ -7,6 +7,10 @@ safe: a failure whose cause may pass (a gateway error, a handset that was off) a
 message that waits too long are retried in bulk; a number that is invalid, a landline or opted
 out is not retried at all; an `unknown` one may already have reached the phone, so it is
 retried only one at a time, after a person confirms "Retry may send it twice".
+
+`expired` messages (past their deadline, smschat.messaging.deadlines) are listed too, with
+*Send anyway* (queued again now, with no deadline) and *Cancel* (it stays unsent and leaves the
+list); both are audited.
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ from smschat.accounts.actor import Actor
 from smschat.automation.delay import EXPIRED_CODE, HELD_REASON
 from smschat.chat.timefmt import format_timestamp
 from smschat.config import get_settings
-from smschat.messaging import outbox
+from smschat.messaging import deadlines, outbox
 from smschat.models import UNDELIVERED, Contact, Direction, Message, Project, Status, WebUser, utcnow
 
 RETRIED = "messages_retried"
+SENT_ANYWAY = "expired_sent_anyway"
+CANCELLED = "expired_cancelled"
 TWICE = "Retry may send it twice"
 LIMIT = 500
 
@@ -45,9 +51,8 @@ _FACTS = {
     "30003": ("The phone was off or out of reach.", "Retry later.", True),
     "30008": ("The carrier reported an unknown error.", "Retry.", True),
     "30001": ("The gateway's queue was full.", "Retry.", True),
-    EXPIRED_CODE: ("It waited more than 7 days for a conversation to end (Delay Automated SMS).",
-                   "Retry sends it now.", True),
 }
+EXPIRED_TODO = "Send anyway sends it now (with no deadline); Cancel leaves it unsent."
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,11 @@ class StuckRow:
     reason: str
     what_to_do: str
     retry: str  # "bulk" (safe), "confirm" (unknown: one at a time), "" (not retryable)
+
+    @property
+    def expired(self) -> bool:
+        """Past its deadline: Send anyway or Cancel, never Retry."""
+        return self.status == Status.EXPIRED.value
 
 
 def age_words(delta: timedelta) -> str:
@@ -89,8 +99,11 @@ def _stuck_queries(project_id: int, now: datetime, *columns, dialect: str = "pos
     pending = Message.status.in_(outbox.PENDING)
     if dialect == "sqlite":  # its statistics see 3 statuses, not how few rows are pending: say so
         pending = func.likelihood(pending, literal_column("0.001"))
+    # A cancelled expired message is settled: no longer stuck.
+    settled = and_(Message.status == Status.EXPIRED.value,
+                   func.coalesce(Message.error_code, "") == deadlines.CANCELLED_CODE)
     # `project_id + 0`: read the few pending rows by status, not the whole project by project id.
-    return (select(*columns).where(text(UNDELIVERED), *mine),
+    return (select(*columns).where(text(UNDELIVERED), *mine, ~settled),
             select(*columns).where(pending, overdue, Message.project_id + 0 == project_id,
                                    Message.direction == Direction.OUT.value))
 
@@ -115,6 +128,11 @@ def explain(message: Message, now: datetime) -> tuple[str, str, str]:
         return (f"Waiting in the outbox for {waited}.", "Check that the worker is running (smschat up or "
                 "smschat worker); Retry puts it first in line.", "bulk")
     code = message.error_code or ""
+    if message.status == Status.EXPIRED.value:
+        if code == EXPIRED_CODE:
+            return ("It waited more than 7 days for a conversation to end (Delay Automated SMS).", EXPIRED_TODO, "")
+        late = (message.error_message or "").removeprefix("not sent: ") or "too late"
+        return (f"Past its deadline: {late}, so it was not sent.", EXPIRED_TODO, "")
     if code in _FACTS:
         reason, todo, safe = _FACTS[code]
         return reason, todo, "bulk" if safe else ""
@@ -217,3 +235,71 @@ def retry_stuck(session: Session, actor: Actor, project_id: int, message_ids: li
 
 def _ids(values) -> list[int]:
     return sorted({int(v) for v in values if str(v).strip().isdigit()})
+
+
+@dataclass(frozen=True)
+class ExpiredOutcome:
+    done: list[int]
+    skipped: list[int]  # not expired (any more), or not this project's
+    verb: str
+
+    @property
+    def words(self) -> str:
+        text = f"{self.verb} {len(self.done)} message{'s' if len(self.done) != 1 else ''}."
+        if self.skipped:
+            text += f" {len(self.skipped)} left as they are (no longer expired)."
+        return text
+
+
+def _expired(session: Session, project_id: int, ids: list[int], now: datetime) -> dict[int, Message]:
+    listed = _stuck_queries(project_id, now, Message, dialect=session.bind.dialect.name)[0]
+    return {m.id: m for m in session.scalars(
+        listed.where(Message.id.in_(ids), Message.status == Status.EXPIRED.value).with_for_update()
+        .execution_options(populate_existing=True))} if ids else {}
+
+
+def send_anyway(session: Session, actor: Actor, project_id: int, message_ids: list[int | str], *,
+                now: datetime | None = None) -> ExpiredOutcome:
+    """Send anyway: the given expired messages go back in the queue now, with no deadline (a
+    person decided they are still worth sending). Audited; any other id is left as it is."""
+    require(session, actor, project_id, Action.RETRY_STUCK)
+    now = now or utcnow()
+    ids = _ids(message_ids)
+    found = _expired(session, project_id, ids, now)
+    for message in found.values():
+        message.status = Status.QUEUED.value
+        message.status_at = message.not_before = message.due_at = now
+        message.expires_at = message.next_attempt_at = None
+        message.attempts = 0
+        message.error_code = message.error_message = None
+        message.claimed_by = message.lease_expires_at = message.send_started_at = None
+    done = sorted(found)
+    if done:
+        session.flush()
+        _audit_expired(session, actor, project_id, SENT_ANYWAY, done, now)
+    return ExpiredOutcome(done, [i for i in ids if i not in found], "Queued again")
+
+
+def cancel_expired(session: Session, actor: Actor, project_id: int, message_ids: list[int | str], *,
+                   now: datetime | None = None) -> ExpiredOutcome:
+    """Cancel: the given expired messages stay unsent for good and leave Stuck messages (the
+    chat and the log still show them, expired). Audited; any other id is left as it is."""
+    require(session, actor, project_id, Action.RETRY_STUCK)
+    now = now or utcnow()
+    ids = _ids(message_ids)
+    found = _expired(session, project_id, ids, now)
+    for message in found.values():
+        message.error_code = deadlines.CANCELLED_CODE
+        message.status_at = now
+    done = sorted(found)
+    if done:
+        session.flush()
+        _audit_expired(session, actor, project_id, CANCELLED, done, now)
+    return ExpiredOutcome(done, [i for i in ids if i not in found], "Cancelled")
+
+
+def _audit_expired(session: Session, actor: Actor, project_id: int, action: str, ids: list[int],
+                   now: datetime) -> None:
+    user = session.get(WebUser, actor.user_id) if actor.user_id is not None else None
+    audit.record(session, action, user_id=actor.user_id, username=user.username if user else None,
+                 project_id=project_id, detail={"message_ids": ids}, at=now)

@@ -30,7 +30,7 @@ from smschat.config import get_settings
 from smschat.db import get_engine, is_sqlite, session_scope
 from smschat.gateways import Gateway, OutgoingSms, SendResult, get_gateway
 from smschat.gateways.base import find_lost
-from smschat.messaging import outbox, ratelimit
+from smschat.messaging import deadlines, outbox, ratelimit
 from smschat.models import Message, Project
 from smschat.people.number_facts import blocked_numbers
 
@@ -445,9 +445,11 @@ class Dispatcher:
 
 
 def housekeeping(url: str | None, clock: Clock) -> None:
-    """Expire dead claims, apply early delivery reports, fire due automated messages."""
+    """Expire dead claims, end messages past their deadline `expired`, apply early delivery
+    reports, fire due automated messages."""
     with writing(url) as session:
         outbox.expire_leases(session, now=clock.now())
+        deadlines.expire_overdue(session, now=clock.now())
         outbox.apply_early_reports(session, now=clock.now())
     if is_sqlite(get_engine(url)):
         with _SQLITE_WRITES:
