@@ -1,5 +1,5 @@
 """The dashboard as one ASGI app: the Streamlit pages (dashboard.py), the login routes that
-set the HttpOnly session cookie, and the security headers. `smschat up` serves it:
+set the HttpOnly session cookie, the security headers, and the Host check (smschat/web/hosts.py). `smschat up` serves it:
 
     uvicorn dashboard_server:app --host 127.0.0.1 --port 8501
 """
@@ -11,7 +11,6 @@ import re
 from pathlib import Path
 
 import streamlit
-from starlette.middleware import Middleware
 from streamlit.starlette import App
 
 from pages._scripts import INLINE_SCRIPTS
@@ -38,6 +37,6 @@ CSP = login.content_security_policy([*_streamlit_inline_scripts(), *INLINE_SCRIP
 app = App(
     ROOT / "dashboard.py",
     routes=login.routes(),
-    middleware=[Middleware(login.SecurityHeaders, csp=CSP)],
+    middleware=login.middleware(CSP),
     on_script_error=on_script_error,
 )

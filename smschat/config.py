@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from typing import Literal
+from ipaddress import IPv6Address
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///data/smschat.db"
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -28,10 +31,17 @@ class Settings(BaseSettings):
     dashboard_port: int = Field(default=8501, ge=1, le=65535)
     # The dashboard listens here only (loopback by default: put a TLS proxy in front of it).
     dashboard_address: str = "127.0.0.1"
-    # The dashboard's address as browsers see it; https makes its cookies Secure.
+    # The dashboard's address as browsers see it: its host is the name the dashboard answers
+    # to (beside loopback), its origin the one a login form must come from; https makes its
+    # cookies Secure.
     dashboard_url: str | None = None
     webhook_port: int = Field(default=8502, ge=1, le=65535)
+    # The webhooks' address as the gateway calls it (Twilio signs that URL); its host is the
+    # name the webhooks answer to (beside loopback).
     public_url: str | None = None
+    # More host names both servers answer to, comma-separated (the name a proxy or a load
+    # balancer's health check uses inside the network; "*.example.org" for its subdomains).
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     twilio_api_url: str | None = None
 
     # How long a SQLite writer waits for the lock before giving up (then: HTTP 503, retry).
@@ -102,6 +112,78 @@ class Settings(BaseSettings):
         if name not in GATEWAYS:
             raise ValueError("Input should be " + " or ".join(repr(n) for n in GATEWAYS))
         return name
+
+
+    @field_validator("dashboard_url", "public_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        value = value.strip()
+        if not value:
+            return None  # set but empty: not set
+        if url_host(value) is None:
+            raise ValueError("must be an address like https://chat.example.org: http or https, a host "
+                             "name, an optional port and path, no user, query or fragment")
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _host_names(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        names = [name.strip().lower() for name in value.split(",") if name.strip()]
+        for name in names:
+            if not _host_pattern(name):
+                raise ValueError(f"{name!r} is not a host name (a name or address without scheme or "
+                                 "port, or *.example.org for its subdomains; a bare * is not allowed)")
+        return names
+
+
+_LABEL = r"[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?"
+_HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*\.?")
+
+
+def _host_pattern(name: str) -> bool:
+    """A host as Starlette's TrustedHostMiddleware compares it: a name or IPv4 address, an IPv6
+    address in brackets, or *.domain."""
+    if name.startswith("[") and name.endswith("]"):
+        try:
+            IPv6Address(name[1:-1])
+        except ValueError:
+            return False
+        return True
+    return bool(_HOST_NAME.fullmatch(name.removeprefix("*.")))
+
+
+def url_host(url: str) -> str | None:
+    """The host of an http(s) base URL as a Host header names it ("[::1]" in brackets), or
+    None when the URL is not one (no host, a user, a query, a fragment, a bad port)."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return None
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return host if _host_pattern(host) and "*" not in host else None
+
+
+def url_origin(url: str) -> str | None:
+    """scheme://host[:port] of a URL, as a browser's Origin header spells it (lower case, no
+    default port), or None when it is not an http(s) URL."""
+    host = url_host(url)
+    if host is None:
+        return None
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port
+    if port is None or port == {"http": 80, "https": 443}[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 def variable_of(field: str) -> str:

@@ -38,12 +38,9 @@ def login_server(db_url):
     the browser tests' subprocess; these routes do not touch it.)"""
     import uvicorn
     from starlette.applications import Starlette
-    from starlette.middleware import Middleware
-
     from pages._scripts import INLINE_SCRIPTS
 
-    app = Starlette(routes=login.routes(),
-                    middleware=[Middleware(login.SecurityHeaders, csp=login.content_security_policy(INLINE_SCRIPTS))])
+    app = Starlette(routes=login.routes(), middleware=login.middleware(login.content_security_policy(INLINE_SCRIPTS)))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -362,3 +359,20 @@ def test_smschat_up_serves_the_dashboard_on_the_configured_address(tmp_path):
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, 9)
+
+
+def test_a_rebound_name_is_refused_and_the_login_origin_is_the_configured_one(login_server, agent, monkeypatch):
+    """DNS rebinding: a page on evil's name, now resolving here, sends Host and Origin alike."""
+    port = login_server.base_url.port
+    rebound = f"rebound.evil.example:{port}"
+    r = login_server.get("/login", headers={"Host": rebound})
+    assert r.status_code == 400 and "set-cookie" not in r.headers
+    assert _post_login(login_server, origin=f"http://{rebound}", Host=rebound).status_code == 400
+    for name in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}"):
+        assert login_server.get("/login", headers={"Host": name}).status_code == 200
+    monkeypatch.setenv("SMSCHAT_DASHBOARD_URL", "https://chat.example.org")
+    reload_settings()
+    assert _post_login(login_server, origin="https://chat.example.org").status_code == 303
+    assert _post_login(login_server, origin="https://evil.example.org").status_code == 403
+    assert _post_login(login_server, origin=f"http://localhost:{port}").status_code == 303
+    assert _post_login(login_server, origin="http://localhost:1").status_code == 403  # another port

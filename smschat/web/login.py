@@ -16,17 +16,18 @@ from html import escape
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smschat.accounts import auth
-from smschat.config import get_settings
+from smschat.config import get_settings, url_origin
 from smschat.db import session_scope
 from smschat.errors import SmsChatError
 from smschat.gateways.webhook import Refused, read_body
-from smschat.web import failures
+from smschat.web import failures, hosts
 
 log = logging.getLogger("smschat.dashboard")
 
@@ -63,24 +64,33 @@ def secure_cookies() -> bool:
 
 
 def _origin(url: str | None) -> str | None:
+    """scheme://host[:port] of an Origin or Referer header, spelled as hosts.login_origins
+    spells ours; None when it names no http(s) origin."""
     if not url:
         return None
     parts = urlsplit(url)
-    if not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}".lower()
+    return url_origin(f"{parts.scheme}://{parts.netloc}")
 
 
 def same_origin(request: Request) -> bool:
-    """A POST from a page of this site: its Origin (else its Referer) is ours."""
+    """A POST from a page of this dashboard: its Origin is the configured dashboard's, or the
+    dashboard's own loopback address on this port (hosts.login_origins), never merely the
+    request's own Host, which a DNS-rebound page sets to its own name.
+
+    Browsers send Origin on every POST; when it is absent (an older browser, a privacy
+    extension) the Referer counts instead: our pages send it to their own origin
+    (Referrer-Policy: same-origin). With neither, or `Origin: null` (a sandboxed frame, a
+    redirect from elsewhere), the POST is refused: a client without them is no browser on
+    one of our pages, and staff log in from one."""
     sent = request.headers.get("origin")
     claimed = _origin(sent) if sent and sent != "null" else None
     if sent is None:
         claimed = _origin(request.headers.get("referer"))
     if claimed is None:
         return False
-    ours = {f"{request.url.scheme}://{request.url.netloc}".lower(), _origin(get_settings().dashboard_url)}
-    return claimed in ours
+    server = request.scope.get("server")
+    port = server[1] if server and len(server) > 1 and isinstance(server[1], int) else None
+    return claimed in hosts.login_origins(get_settings(), port)
 
 
 # --- the login page --------------------------------------------------------------------------
@@ -211,6 +221,12 @@ async def logout(request: Request) -> Response:
 def _in_transaction(fn, *args) -> None:
     with session_scope() as session:
         fn(session, *args)
+
+
+def middleware(csp: str) -> list[Middleware]:
+    """The dashboard's middleware, outermost first: the security headers on every response
+    (a refused Host's 400 too), then the Host check (hosts.py) before any route or websocket."""
+    return [Middleware(SecurityHeaders, csp=csp), hosts.trusted_hosts(hosts.dashboard_hosts(get_settings()))]
 
 
 def routes() -> list[Route]:

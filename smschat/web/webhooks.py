@@ -12,8 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from smschat.config import get_settings
 from smschat.db import database_reachable
 from smschat.gateways import webhook_routes
+from smschat.web import hosts
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -22,10 +24,14 @@ async def healthz(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-def create_app() -> Starlette:
+def create_app(listen_address: str | None = None) -> Starlette:
     """The app for the configured gateway (settings are read now, once): only its routes
-    exist, so the unsigned simulator path is absent with a real gateway."""
-    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *webhook_routes()])
+    exist, so the unsigned simulator path is absent with a real gateway. A request whose Host
+    is not one of the webhooks' names (smschat.web.hosts) gets 400 before any route runs, so
+    before any signature is computed."""
+    names = hosts.webhook_hosts(get_settings(), listen_address)
+    return Starlette(routes=[Route("/healthz", healthz, methods=["GET"]), *webhook_routes()],
+                     middleware=[hosts.trusted_hosts(names)])
 
 
 def __getattr__(name: str) -> Starlette:

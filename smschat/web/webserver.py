@@ -109,7 +109,7 @@ def server_config(host: str, port: int, **kwargs: Any) -> uvicorn.Config:
     from smschat.web.webhooks import create_app
 
     return uvicorn.Config(
-        create_app(), host=host, port=port,
+        create_app(listen_address=host), host=host, port=port,
         http=protocol_class(get_settings().webhook_read_timeout_seconds),
         ws="none",  # no websockets here; an upgrade would also leave the deadline behind
         **kwargs,
