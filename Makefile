@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # one test file stays in one process, so a file's live dashboard is started once.
 TEST_WORKERS ?= 2
 
-.PHONY: run test bench chromium clean
+.PHONY: run test test-date bench chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,13 @@ chromium:
 test: $(STAMP) chromium
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
+
+## test-date: the whole suite again with the wall clock of every Python process it starts a
+## year ahead (SHIFT_DAYS to change it; tests/shift/sitecustomize.py): a test that depends on
+## today's date fails here
+SHIFT_DAYS ?= 365
+test-date: $(STAMP) chromium
+	PYTHONPATH=$(CURDIR)/tests/shift SMSCHAT_TEST_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider -p no:time_machine
 
 ## bench: the benchmarks (not part of the tests)
 bench: $(STAMP)
