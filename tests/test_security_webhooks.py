@@ -193,7 +193,7 @@ def _push_chunked(base: str, path: str, megabytes: int) -> tuple[bytes, int]:
     """Offer `megabytes` MiB as a chunked body (no Content-Length) until the server answers."""
     host, port = base.removeprefix("http://").split(":")
     sock = socket.create_connection((host, int(port)))
-    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
+    sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\nTransfer-Encoding: chunked\r\n\r\n".encode())
     chunk = b"%x\r\n%s\r\n" % (1 << 20, b"a" * (1 << 20))
     sent = 0
     sock.setblocking(False)
@@ -236,7 +236,7 @@ def test_a_body_over_64_kib_gets_413_before_any_signature_check(tmp_path, sqlite
         # Declared too large: refused at once, without waiting for the body.
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port))) as sock:
-            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\n"
+            sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\n"
                          f"Content-Length: 400000000\r\n\r\n".encode())
             declared = _response(sock)
         # Not declared (chunked), unsigned: the size is what is refused, not the signature.
@@ -247,14 +247,14 @@ def test_a_body_over_64_kib_gets_413_before_any_signature_check(tmp_path, sqlite
 
 @pytest.mark.parametrize("route, mode", [("/loopback/inbound", LOOPBACK_MODE), ("/twilio/inbound", TWILIO_MODE)])
 def test_300_slow_requests_are_cut_off_at_the_deadline_and_healthz_stays_fast(tmp_path, sqlite_url, route, mode):
-    head = f"POST {route} HTTP/1.1\r\nHost: x\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
+    head = f"POST {route} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\n\r\n"
     kinds = {  # what each slow client sends before it stalls, and the answer it should get
         "nothing at all": (b"", b""),  # closed without a word, as an idle kept-alive connection
         "half a request line": (head[:18].encode(), b"HTTP/1.1 408 "),
         "half the headers": (head[:60].encode(), b"HTTP/1.1 408 "),
         "part of a body": (head.encode() + b"From=%2B1", b"HTTP/1.1 408 "),
         # /healthz answers without reading its body; the server's backstop then closes it.
-        "a body nobody reads": (b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nab", b"HTTP/1.1 200 "),
+        "a body nobody reads": (b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nab", b"HTTP/1.1 200 "),
         # One more header byte every 0.2 s: bytes that keep coming do not move the deadline.
         "headers a byte at a time": (b"P", b"HTTP/1.1 408 "),
     }
