@@ -156,9 +156,9 @@ def test_half_typed_text_survives_refreshes_and_the_counter_follows_it(live_app,
     assert box.input_value() == "Half typed, still thinking"
     assert page.locator(".smschat-counter").inner_text() == "26 / 160"
     page.keyboard.type(" ж")
-    page.wait_for_function("() => document.querySelector('.smschat-counter').textContent === '28 / 70'")
+    page.wait_for_function("() => document.querySelector('.smschat-counter')?.textContent === '28 / 70'")
     box.fill("x" * 161)
-    page.wait_for_function("() => document.querySelector('.smschat-counter').textContent === '161 / 160 · 2 SMS'")
+    page.wait_for_function("() => document.querySelector('.smschat-counter')?.textContent === '161 / 160 · 2 SMS'")
     assert "over" in page.locator(".smschat-counter").get_attribute("class")
 
 

@@ -144,7 +144,7 @@ def test_new_messages_scroll_into_view_unless_the_user_scrolled_up(browser, long
 
     def scrolled_to_top():
         page.mouse.wheel(0, -5_000)  # a wheel turn can land while the pane is redrawn: again
-        return page.evaluate("() => document.querySelector('.st-key-chat_history').scrollTop") == 0
+        return page.evaluate("() => document.querySelector('.st-key-chat_history')?.scrollTop") == 0
 
     wait_until(scrolled_to_top, 30, "the pane to scroll to the top", interval=0.3)
     _incoming(url, "+17033996500", "arrives while reading")
@@ -152,7 +152,7 @@ def test_new_messages_scroll_into_view_unless_the_user_scrolled_up(browser, long
     marker.wait_for(state="visible", timeout=5_000)
     assert marker.inner_text() == "New messages ↓"
     settle(page)
-    assert page.evaluate("() => document.querySelector('.st-key-chat_history').scrollTop") == 0
+    assert page.evaluate("() => document.querySelector('.st-key-chat_history')?.scrollTop") == 0
     marker.click()
     _at_bottom(page)
     marker.wait_for(state="hidden", timeout=5_000)
@@ -173,7 +173,7 @@ def test_enter_sends_shift_enter_adds_a_line_and_focus_stays_in_the_box(browser,
     sent = page.locator(".smschat-history .msg", has_text="visits and stock")
     sent.wait_for(timeout=15_000)
     assert sent.locator(".body").inner_text() == "Two lines:\nvisits and stock"
-    page.wait_for_function("() => document.querySelector('.st-key-composer textarea').value === ''")
+    page.wait_for_function("() => document.querySelector('.st-key-composer textarea')?.value === ''")
     # Typing on at once goes into the box: it has the focus after sending.
     page.wait_for_function(
         "() => document.activeElement === document.querySelector('.st-key-composer textarea')")
@@ -227,7 +227,7 @@ def test_the_draft_survives_a_refusal_a_reload_and_a_server_restart(browser, liv
         box.click()
         page.keyboard.press("Enter")
         page.locator(".smschat-history .msg", has_text="your clinic visit is on Monday").wait_for(timeout=15_000)
-        page.wait_for_function("() => document.querySelector('.st-key-composer textarea').value === ''")
+        page.wait_for_function("() => document.querySelector('.st-key-composer textarea')?.value === ''")
         page.wait_for_function("id => !Object.keys(localStorage).some(k => k.endsWith(':' + id))", arg=str(grace))
         page.reload()
         page.get_by_text("Chat - Grace Achieng").wait_for(timeout=30_000)

@@ -29,7 +29,7 @@ def _marie(url):
 
 
 def _counter_is(page, text, timeout=15_000):
-    page.wait_for_function("t => document.querySelector('.smschat-counter').textContent === t", arg=text,
+    page.wait_for_function("t => document.querySelector('.smschat-counter')?.textContent === t", arg=text,
                            timeout=timeout)
 
 
@@ -60,7 +60,7 @@ def test_unicode_hint_lookalikes_and_cost_in_the_chat(live_app, browser, priced)
     hint.get_by_role("button", name="Use GSM-7 look-alikes").click()
     _counter_is(page, f"{after.units} / 160 · ≈ $0.0079")
     assert box.input_value() == with_lookalikes(TEXT)
-    page.wait_for_function("() => document.querySelector('.smschat-hint').hidden")
+    page.wait_for_function("() => document.querySelector('.smschat-hint')?.hidden")
     # Streamlit took the replaced text as typed: it is what gets sent.
     page.get_by_role("button", name="Send", exact=True).click()
     page.locator(".smschat-history").get_by_text(with_lookalikes(TEXT)).wait_for(timeout=15_000)

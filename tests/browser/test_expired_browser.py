@@ -4,6 +4,7 @@ cancels another, and the deadlines are on the Settings page."""
 
 from datetime import UTC, datetime, timedelta
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from smschat import db as dbmod
@@ -68,7 +69,8 @@ def test_expired_messages_in_the_chat_stuck_messages_and_settings(live_app, brow
 
     page.goto(base + "/settings")
     page.get_by_text("Messages that are too late").wait_for(timeout=30_000)
-    assert page.get_by_role("textbox", name="Reminder deadline (hours)").input_value() == "6"
+    # The section's heading arrives before its fields: wait for the field's value, as a user would.
+    expect(page.get_by_role("textbox", name="Reminder deadline (hours)")).to_have_value("6", timeout=30_000)
     page.get_by_text("Messages that are too late").scroll_into_view_if_needed()
     settle(page)
     page.screenshot(path=str(DOCS / "settings-deadlines.png"), full_page=True)

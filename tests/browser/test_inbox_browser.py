@@ -60,10 +60,10 @@ def test_a_quick_reply_is_inserted_and_sent_and_a_note_stays_home(live_app, amy)
     page.get_by_role("combobox", name="Quick reply").click()
     page.get_by_role("option", name="Visit reminder").click()
     box = page.get_by_role("textbox", name="Message")
-    page.wait_for_function("t => document.querySelector('textarea[aria-label=\"Message\"]').value === t",
+    page.wait_for_function("t => document.querySelector('textarea[aria-label=\"Message\"]')?.value === t",
                            arg=expected, timeout=30_000)
     # The live counter counts the inserted text.
-    page.wait_for_function("n => document.querySelector('.smschat-counter').textContent === n",
+    page.wait_for_function("n => document.querySelector('.smschat-counter')?.textContent === n",
                            arg=f"{len(expected)} / 160", timeout=10_000)
     page.get_by_role("button", name="Send", exact=True).click()
     sent = page.locator(".smschat-history .msg.out", has_text=expected)

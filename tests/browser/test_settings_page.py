@@ -56,9 +56,9 @@ def test_a_supervisor_saves_counter_and_case_name_and_the_chat_follows(live_app,
     assert counter.locator(".n").inner_text() == "0"
     chat.get_by_role("textbox", name="Message").fill("Please confirm the visit")
     chat.get_by_role("button", name="Send", exact=True).click()
-    chat.wait_for_function("() => document.querySelector('.smschat-msgcount .n').textContent === '1'", timeout=15_000)
+    chat.wait_for_function("() => document.querySelector('.smschat-msgcount .n')?.textContent === '1'", timeout=15_000)
     assert "red" not in counter.get_attribute("class")
     _incoming(url, "+17033996500", "Confirmed")
-    chat.wait_for_function("() => document.querySelector('.smschat-msgcount .n').textContent === '2'", timeout=15_000)
+    chat.wait_for_function("() => document.querySelector('.smschat-msgcount .n')?.textContent === '2'", timeout=15_000)
     assert "red" in chat.locator(".smschat-msgcount").get_attribute("class")
     context.close()
