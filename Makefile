@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # one test file stays in one process, so a file's live dashboard is started once.
 TEST_WORKERS ?= 2
 
-.PHONY: run test test-date bench chromium clean
+.PHONY: run test test-date docs docs-check bench chromium clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,7 @@ chromium:
 ## test: the import contracts (pyproject.toml), then the whole suite, on SQLite and PostgreSQL, with the browser tests
 test: $(STAMP) chromium
 	$(VENV)/bin/lint-imports --no-cache
+	$(MAKE) --no-print-directory docs-check
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 ## test-date: the whole suite again with the wall clock of every Python process it starts a
@@ -40,6 +41,15 @@ test: $(STAMP) chromium
 SHIFT_DAYS ?= 365
 test-date: $(STAMP) chromium
 	PYTHONPATH=$(CURDIR)/tests/shift SMSCHAT_TEST_SHIFT_DAYS=$(SHIFT_DAYS) $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -p no:cacheprovider -p no:time_machine
+
+## docs: the documentation site (mkdocs.yml, docs/) into site/
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict --site-dir site
+
+## docs-check: the site builds with no warning and no broken link or anchor (part of make test)
+docs-check: $(STAMP)
+	@d=$$(mktemp -d); $(VENV)/bin/mkdocs build --strict --site-dir $$d/site >$$d/log 2>&1; s=$$?; \
+	[ $$s = 0 ] || grep -v '^INFO' $$d/log; rm -rf $$d; exit $$s
 
 ## bench: the benchmarks (not part of the tests)
 bench: $(STAMP)
