@@ -97,7 +97,7 @@ def on_script_error(exc: Exception) -> bool:
     return True  # never Streamlit's own traceback box
 
 
-def _actor() -> Actor:
+def acting_user() -> Actor:
     """What the services are told about who acts: the logged-in web user (pages never build
     it themselves)."""
     return Actor.web(st.session_state["viewer"]["user_id"])
@@ -110,7 +110,7 @@ def read(fn, *args, where=None, **kwargs):
     refresh, only the fragment stops; it tries again at its next refresh.)"""
     try:
         with session_scope(readonly=True) as session:
-            return fn(session, _actor(), *args, **kwargs)
+            return fn(session, acting_user(), *args, **kwargs)
     except SmsChatError as exc:
         notice("error", str(exc), where=where)
         st.stop()
@@ -128,7 +128,7 @@ def act(fn, *args, where=None, flash=None, rerun: bool = True, **kwargs):
     (and `act` returns None)."""
     try:
         with session_scope() as session:
-            done = fn(session, _actor(), *args, **kwargs)
+            done = fn(session, acting_user(), *args, **kwargs)
             # Before the commit: afterwards the rows `fn` returned are expired.
             if callable(flash):
                 text = flash(done)

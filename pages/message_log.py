@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from pages._log_consent import consent_download
-from pages._shared import _actor, notice, read, viewer
+from pages._shared import acting_user, notice, read, viewer
 from smschat.config import get_settings
 from smschat.errors import SmsChatError
 from smschat.log import exports, messagelog
@@ -206,7 +206,7 @@ for column, fmt in zip(buttons, exports.FORMATS, strict=True):
 
         # Two transactions of its own (a long read, then the audit row): not a read() or act().
         try:
-            done = exports.export_messages(_actor(), me.project_id, filt, fmt, target, progress=show,
+            done = exports.export_messages(acting_user(), me.project_id, filt, fmt, target, progress=show,
                                            username=me.username)
         except SmsChatError as exc:
             notice("error", str(exc))

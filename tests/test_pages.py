@@ -576,3 +576,27 @@ def test_simulator_refuses_another_projects_contact_in_the_words_of_a_missing_on
         shown[contact_id] = [e.value for e in at.error]
         assert "+254799999999" not in " ".join(h.proto.body for h in at.get("html"))
     assert shown[str(secret.id)] == shown["99999"] == shown["x"] == ["No such contact in this project."]
+
+
+def test_pages_use_only_the_public_names_of_the_services():
+    """A page calls what a service module offers, never its private helpers (`_name`): those skip
+    the checks and the unit of work that the public functions promise."""
+    import ast
+
+    wrong = []
+    for path in sorted((ROOT / "pages").glob("*.py")) + [ROOT / "dashboard.py"]:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        modules = set()  # names bound to a module of smschat in this file
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("smschat", "pages"):
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__"):
+                        wrong.append(f"{path.name}:{node.lineno} imports {node.module}.{alias.name}")
+                    modules.add(alias.asname or alias.name)
+            elif isinstance(node, ast.Import):
+                modules.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("smschat"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules
+                    and node.attr.startswith("_") and not node.attr.startswith("__")):
+                wrong.append(f"{path.name}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert not wrong, "\n".join(wrong)
