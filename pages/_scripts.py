@@ -159,7 +159,8 @@ CHAT_WINDOW_JS = """
   if (window.__smschatWindow) return;
   window.__smschatWindow = true;
   const MIN_PANE = 160, GAP = 12;
-  let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null;
+  let lastId = null, lastKey = null, refocusUntil = 0, draftKey = null, draftSeen = null, draftPage = null;
+  let restoreText = null, restoreUntil = 0;
   let sentText = null, sentAt = 0, wasAtBottom = true, lastHeight = 0, lastTop = 0;
   const marker = document.createElement("button");
   marker.type = "button";
@@ -213,15 +214,30 @@ CHAT_WINDOW_JS = """
     el.dispatchEvent(new Event("input", {bubbles: true}));
   }
   function keepDraft() {
-    // A window opens when its box appears (page load, reload, navigation back to it): then
-    // an empty box gets the saved draft. Afterwards the box is mirrored into the draft.
+    // A window opens when its box appears on a page (load, reload, navigation to it): then an
+    // empty box gets the saved draft. Afterwards the box is mirrored into the draft. A box that
+    // is gone for a moment while a run redraws the page is the same window when it is back:
+    // treating it as a new one put a message just sent back into the box from its draft.
+    const page = location.pathname + location.search;
+    if (page !== draftPage) { draftPage = page; draftKey = null; }
     const el = box(), info = windowInfo();
-    if (!el || !info) { draftKey = null; return; }
+    if (!el || !info) return;
     const key = "smschat-draft:" + info.dataset.window;
     if (key !== draftKey) {
       draftKey = key;
       const saved = localStorage.getItem(key);
-      if (saved && !el.value) setValue(el, saved);
+      if (saved && !el.value) {
+        setValue(el, saved);
+        // A run still drawing the page may replace the box with an empty one: until the user
+        // does anything, the draft goes back in (it is never removed for that).
+        restoreText = saved;
+        restoreUntil = Date.now() + 10000;
+      }
+      draftSeen = el.value;
+      return;
+    }
+    if (restoreText !== null && Date.now() < restoreUntil && !el.value) {
+      setValue(el, restoreText);
       draftSeen = el.value;
       return;
     }
@@ -230,6 +246,9 @@ CHAT_WINDOW_JS = """
       if (el.value) localStorage.setItem(key, el.value); else localStorage.removeItem(key);
     }
   }
+  // Whatever the user does ends the restoring: from then on an empty box is one they emptied.
+  function userActs(e) { if (e.isTrusted) restoreText = null; }
+  ["keydown", "mousedown", "input"].forEach(function (t) { document.addEventListener(t, userActs, true); });
   function tick() {
     keepDraft();
     const h = historyEl(), p = pane();

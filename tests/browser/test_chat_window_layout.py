@@ -190,6 +190,36 @@ def _draft(page, contact_id):
         ".map(([, v]) => v)[0] ?? null", str(contact_id))
 
 
+def test_a_composer_redrawn_after_a_send_keeps_its_empty_box_and_drops_the_draft(browser, live_app):
+    """While a run redraws the page the composer can be gone for a moment. When it is back with
+    the box the send emptied, the message just sent must not come back into it from its draft
+    (on a loaded machine it did, and the next Enter would have sent it twice)."""
+    base, url = live_app
+    context, page = _open(browser, base, f"/chat?contact={_ids(url)['Peter Banda']}")
+    text = "Sent once, never twice"
+    _box(page).fill(text)
+    page.wait_for_function("t => Object.keys(localStorage).some(k => k.startsWith('smschat-draft:')"
+                           " && localStorage[k] === t)", arg=text)
+    settle(page)
+    # The redraw in the order a loaded machine shows it: the composer's parts gone for longer
+    # than the page script's 150 ms tick (a 400 ms timer fires after the ticks due before it),
+    # then back with an empty box, as the server sends it after a successful send.
+    value = page.evaluate("""async () => {
+        const info = document.querySelector('.st-key-composer .smschat-counter[data-window]');
+        const box = document.querySelector('.st-key-composer textarea');
+        const parent = info.parentNode, next = info.nextSibling;
+        parent.removeChild(info);
+        await new Promise(r => setTimeout(r, 400));
+        Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, 'value').set.call(box, '');
+        parent.insertBefore(info, next);
+        await new Promise(r => setTimeout(r, 400));
+        return box.value;
+    }""")
+    assert value == ""
+    page.wait_for_function("() => !Object.keys(localStorage).some(k => k.startsWith('smschat-draft:'))")
+    context.close()
+
+
 def test_the_draft_survives_a_refusal_a_reload_and_a_server_restart(browser, live_app, tmp_path):
     # Its own dashboard process on the same database, so that the test can restart it.
     _, url = live_app
