@@ -63,7 +63,7 @@ def test_unicode_hint_lookalikes_and_cost_in_the_chat(live_app, browser, priced)
     page.wait_for_function("() => document.querySelector('.smschat-hint')?.hidden")
     # Streamlit took the replaced text as typed: it is what gets sent.
     page.get_by_role("button", name="Send", exact=True).click()
-    page.locator(".smschat-history").get_by_text(with_lookalikes(TEXT)).wait_for(timeout=15_000)
+    page.locator(".smschat-history").get_by_text(with_lookalikes(TEXT)).wait_for(timeout=30_000)
     with dbmod.session_scope(url, readonly=True) as s:
         sent = s.scalar(select(Message).where(Message.direction == "out").order_by(Message.id.desc()))
         assert (sent.body, sent.segments) == (with_lookalikes(TEXT), 1)
