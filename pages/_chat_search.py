@@ -5,7 +5,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import read
+from pages._shared import chat_href, read
 from smschat.chat import search
 
 
@@ -26,5 +26,5 @@ def show_found_message(project_id: int, contact_id: int) -> None:
         ".smschat-found .who{font-weight:600}.smschat-found .ts{color:#888;font-size:.85em}"
         ".smschat-found p{margin:0 0 .3em;color:#555}</style>"
         f"<div class='smschat-found' data-at='{around.message_id}'><p>The message you searched for, with the "
-        f"lines around it (<a href='chat?contact={int(contact_id)}' target='_self'>close</a>):</p>{lines}</div>"
+        f"lines around it (<a href='{escape(chat_href(contact_id))}' target='_self'>close</a>):</p>{lines}</div>"
     )

@@ -97,6 +97,13 @@ def on_script_error(exc: Exception) -> bool:
     return True  # never Streamlit's own traceback box
 
 
+
+def chat_href(contact_id: int, at: int | None = None) -> str:
+    """The link to a contact's chat (relative, as the pages link to each other); with `at`, opened
+    at that message. The one place that spells the chat's address; escape it inside HTML."""
+    return f"chat?contact={int(contact_id)}" + (f"&at={int(at)}" if at is not None else "")
+
+
 def acting_user() -> Actor:
     """What the services are told about who acts: the logged-in web user (pages never build
     it themselves)."""

@@ -5,7 +5,7 @@ from html import escape
 import pandas as pd
 import streamlit as st
 
-from pages._shared import notice, read, viewer
+from pages._shared import chat_href, notice, read, viewer
 from smschat.accounts import access
 from smschat.accounts.access import Action
 from smschat.chat import inbox
@@ -68,7 +68,7 @@ frame = pd.DataFrame(
         "Unread": [unread.get(r.id, 0) for r in rows],
         "Last message": [format_timestamp(r.last_message_at, me.time_zone) if r.last_message_at else "" for r in rows],
         "Number status": [number_facts.label(r.opted_out, r.fact) for r in rows],
-        "Chat": [f"chat?contact={r.id}" for r in rows],
+        "Chat": [chat_href(r.id) for r in rows],
         "Assigned to": [assigned.get(r.id, "") for r in rows],
     }
 )
@@ -99,7 +99,7 @@ if next_col.button("Next >", disabled=page >= pages - 1):
 # The same Chat actions as plain links, each opening the contact's chat in its own tab
 # (also what keyboard and screen-reader users reach; the table above is a canvas).
 links = "".join(
-    f"<li><a href='chat?contact={r.id}' target='_blank' rel='noopener' data-contact='{r.id}'>"
+    f"<li><a href='{escape(chat_href(r.id))}' target='_blank' rel='noopener' data-contact='{r.id}'>"
     f"Chat with {escape(r.name)}</a>{' · ' + str(unread[r.id]) + ' unread' if unread.get(r.id) else ''}</li>"
     for r in rows
 )

@@ -4,7 +4,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import act, end_if_logged_out, notice, read, show_flash, viewer
+from pages._shared import act, chat_href, end_if_logged_out, notice, read, show_flash, viewer
 from smschat.chat import inbox
 from smschat.config import get_settings
 
@@ -37,7 +37,7 @@ def _row_html(row) -> str:
     who = f"assigned to {row.assignee_name}" if row.assignee else "unassigned"
     return (
         f"<div class='smschat-waiting{' unread' if row.unread else ''}' data-contact='{row.contact_id}'>{dot}"
-        f"<a class='name' href='chat?contact={row.contact_id}' target='_self'>{escape(row.name)}</a>"
+        f"<a class='name' href='{escape(chat_href(row.contact_id))}' target='_self'>{escape(row.name)}</a>"
         f"<span class='wait'>{escape(row.wait)}</span><span class='who'>{escape(who)}</span>"
         f"<div class='last'>{escape(row.last_message)}</div></div>"
     )

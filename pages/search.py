@@ -4,7 +4,7 @@ from html import escape
 
 import streamlit as st
 
-from pages._shared import read, viewer
+from pages._shared import chat_href, read, viewer
 from smschat.chat import search
 
 me = viewer("search")
@@ -35,7 +35,7 @@ def _hit_html(hit: search.SearchHit) -> str:
     # Everything from the database is escaped; the link carries only ids.
     return (
         f"<li class='smschat-hit' data-message='{hit.message_id}'>"
-        f"<a href='chat?contact={hit.contact_id}&amp;at={hit.message_id}' target='_blank' rel='noopener'>"
+        f"<a href='{escape(chat_href(hit.contact_id, at=hit.message_id))}' target='_blank' rel='noopener'>"
         f"{escape(hit.contact)}</a> <span class='ts'>{escape(hit.timestamp)}</span><br>"
         f"<span class='who'>{escape(hit.sender)}:</span> <span class='snippet'>{escape(hit.before)}"
         f"<mark>{escape(hit.match)}</mark>{escape(hit.after)}</span></li>"
