@@ -47,29 +47,35 @@ if right.button(f"Retry selected ({len(chosen)})", disabled=not chosen, key="stu
                 help="Only the selected messages that are safe to retry; the others stay as they are."):
     act(stuck.retry_stuck, me.project_id, chosen, flash=lambda done: done.words)
 
-unknown = [r for r in rows if r.retry == "confirm"]
-if unknown:
-    st.subheader("Outcome unknown: one at a time")
-    st.caption("A worker handed these to the gateway and stopped before it heard back: they may have reached "
-               "the phone. Retry may send it twice.")
-    for r in unknown:
-        with st.container(border=True, key=f"unknown_{r.id}"):
-            notice("markdown", f"{r.contact_name} ({r.phone_number}), {r.age} ago: {r.body}")
-            sure = st.checkbox("I checked: it did not reach the phone. Retry may send it twice.", key=f"sure_{r.id}")
-            if st.button("Retry", key=f"retry_unknown_{r.id}", disabled=not sure):
-                act(stuck.retry_stuck, me.project_id, [r.id], confirmed=[r.id], flash=lambda done: done.words)
 
-expired = [r for r in rows if r.expired]
-if expired:
-    st.subheader("Too late: not sent")
-    st.caption("These passed their deadline (Settings, Messages that are too late) before they could be sent, so "
-               "they were not. Send anyway sends it now, with no deadline; Cancel leaves it unsent for good.")
-    for r in expired:
-        with st.container(border=True, key=f"expired_{r.id}"):
-            notice("markdown", f"{r.contact_name} ({r.phone_number}), written {r.timestamp}: {r.body}")
-            notice("caption", r.reason)
-            send_col, cancel_col = st.columns(2)
-            if send_col.button("Send anyway", key=f"send_anyway_{r.id}", type="primary"):
-                act(stuck.send_anyway, me.project_id, [r.id], flash=lambda done: done.words)
-            if cancel_col.button("Cancel", key=f"cancel_expired_{r.id}"):
-                act(stuck.cancel_expired, me.project_id, [r.id], flash=lambda done: done.words)
+def one_at_a_time(title: str, caption: str, messages: list) -> list:
+    """The heading of a section of messages handled one at a time (none: no section)."""
+    if messages:
+        st.subheader(title)
+        st.caption(caption)
+    return messages
+
+
+for r in one_at_a_time(
+        "Outcome unknown: one at a time",
+        "A worker handed these to the gateway and stopped before it heard back: they may have reached "
+        "the phone. Retry may send it twice.", [r for r in rows if r.retry == "confirm"]):
+    with st.container(border=True, key=f"unknown_{r.id}"):
+        notice("markdown", f"{r.contact_name} ({r.phone_number}), {r.age} ago: {r.body}")
+        sure = st.checkbox("I checked: it did not reach the phone. Retry may send it twice.", key=f"sure_{r.id}")
+        if st.button("Retry", key=f"retry_unknown_{r.id}", disabled=not sure):
+            act(stuck.retry_stuck, me.project_id, [r.id], confirmed=[r.id], flash=lambda done: done.words)
+
+for r in one_at_a_time(
+        "Too late: not sent",
+        "These passed their deadline (Settings, Messages that are too late) before they could be sent, so "
+        "they were not. Send anyway sends it now, with no deadline; Cancel leaves it unsent for good.",
+        [r for r in rows if r.expired]):
+    with st.container(border=True, key=f"expired_{r.id}"):
+        notice("markdown", f"{r.contact_name} ({r.phone_number}), written {r.timestamp}: {r.body}")
+        notice("caption", r.reason)
+        send_col, cancel_col = st.columns(2)
+        if send_col.button("Send anyway", key=f"send_anyway_{r.id}", type="primary"):
+            act(stuck.send_anyway, me.project_id, [r.id], flash=lambda done: done.words)
+        if cancel_col.button("Cancel", key=f"cancel_expired_{r.id}"):
+            act(stuck.cancel_expired, me.project_id, [r.id], flash=lambda done: done.words)
