@@ -9,7 +9,7 @@ from starlette.routing import Route
 
 from smschat.config import get_settings
 from smschat.gateways.twilio.errors import error_text
-from smschat.gateways.twilio.sender import valid_signature
+from smschat.gateways.twilio.sender import INBOUND_PATH, STATUS_PATH, valid_signature
 from smschat.gateways.webhook import Refused, answer_in_transaction, read_form
 from smschat.messaging import inbound, outbox
 
@@ -76,6 +76,6 @@ async def twilio_status(request: Request) -> Response:
 
 def routes() -> list[Route]:
     return [
-        Route("/twilio/inbound", twilio_inbound, methods=["POST"]),
-        Route("/twilio/status", twilio_status, methods=["POST"]),
+        Route(INBOUND_PATH, twilio_inbound, methods=["POST"]),
+        Route(STATUS_PATH, twilio_status, methods=["POST"]),
     ]

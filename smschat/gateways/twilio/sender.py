@@ -15,6 +15,10 @@ from smschat.gateways.base import Lookup, OutgoingSms, SendResult
 from smschat.gateways.twilio.check import check_settings
 from smschat.gateways.twilio.errors import TEMPORARY_CODES, error_text, with_advice
 
+# The webhook paths Twilio calls (routes.py serves them; the status callback is sent with each message).
+INBOUND_PATH = "/twilio/inbound"
+STATUS_PATH = "/twilio/status"
+
 
 class TwilioGateway:
     name = "twilio"
@@ -47,7 +51,7 @@ class TwilioGateway:
         if settings.twilio_api_url:
             # A Twilio-compatible endpoint, or a test server: every API request goes there.
             client.api.base_url = settings.twilio_api_url.rstrip("/")
-        callback = f"{settings.public_url.rstrip('/')}/twilio/status"
+        callback = settings.public_url.rstrip("/") + STATUS_PATH
         return cls(client, settings.twilio_messaging_service_sid, callback)
 
     def sender_key(self, sms: OutgoingSms) -> str:
