@@ -39,6 +39,8 @@ DELAYED_WORKFLOWS = (Workflow.REMINDER.value, Workflow.BROADCAST.value, Workflow
 CONVERSATION_WORKFLOWS = (Workflow.DEFAULT.value, Workflow.CHAT.value)
 RETRY_EVERY = timedelta(minutes=1)
 MAX_DELAY = timedelta(days=7)
+# How long a conversation lasts after its last message when the setting does not say (Settings: 5 to 30).
+DEFAULT_CONVERSATION_MINUTES = 10
 HELD_REASON = "Held by Delay Automated SMS while the contact is in a conversation; tried again each minute."
 EXPIRED_REASON = ("Not sent: held by Delay Automated SMS for more than 7 days "
                   "(the contact was in a conversation whenever it was due).")
@@ -79,7 +81,7 @@ def should_hold(session: Session, message: Message, rule: dict[str, Any], tz_nam
     if message.workflow not in DELAYED_WORKFLOWS or not in_window(rule, tz_name, now):
         return False
     return in_conversation(session, message.project_id, message.contact_id,
-                           int(rule.get("conversation_minutes", 10)), now)
+                           int(rule.get("conversation_minutes", DEFAULT_CONVERSATION_MINUTES)), now)
 
 
 def _hold_or_expire(message: Message, now: datetime) -> str:
@@ -155,7 +157,7 @@ def apply(session: Session, now: datetime | None = None, *, limit: int = 500) ->
             contacts_by_project[message.project_id].add(message.contact_id)
     talking: set[tuple[int, int]] = set()
     for project_id, contact_ids in contacts_by_project.items():
-        minutes = int(rules[project_id][0].get("conversation_minutes", 10))
+        minutes = int(rules[project_id][0].get("conversation_minutes", DEFAULT_CONVERSATION_MINUTES))
         talking.update((project_id, cid) for cid in session.scalars(
             select(Message.contact_id).distinct().where(
                 Message.project_id == project_id,

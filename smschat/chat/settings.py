@@ -25,6 +25,7 @@ from smschat.accounts import audit
 from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_chat_settings, get_project, validate_time_zone
+from smschat.automation.delay import DEFAULT_CONVERSATION_MINUTES
 from smschat.automation.reminders import reschedule
 from smschat.automation.schedule import DAYS
 from smschat.chat.reads import READ_MODES
@@ -39,7 +40,6 @@ from smschat.text import refuse_controls
 
 DAY_LABELS = {"every": "Every day", **{d: d.capitalize() for d in DAYS}}
 CONVERSATION_MINUTES = (5, 30)
-DEFAULT_CONVERSATION_MINUTES = 10
 DELAY_DISABLED: dict[str, Any] = {"enabled": False, "windows": [], "conversation_minutes": DEFAULT_CONVERSATION_MINUTES}
 _PROPERTY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]{0,99}$")
 _TIME_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
