@@ -51,8 +51,8 @@ if right.button(f"Retry selected ({len(chosen)})", disabled=not chosen, key="stu
 def one_at_a_time(title: str, caption: str, messages: list) -> list:
     """The heading of a section of messages handled one at a time (none: no section)."""
     if messages:
-        st.subheader(title)
-        st.caption(caption)
+        notice("subheader", title)
+        notice("caption", caption)
     return messages
 
 
