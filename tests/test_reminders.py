@@ -182,3 +182,22 @@ def test_a_reminder_to_a_large_group_goes_out_in_chunks_and_fires_once(session, 
     assert [automation.run_due(session, due)["reminders"] for _ in range(4)] == [1, 1, 1, 0]
     assert len(_out(session)) == 5 and len({m.phone_number for m in _out(session)}) == 5
     assert (r.cursor_contact_id, r.next_due_at) == (None, ny(2026, 11, 26, 9))
+
+
+def test_the_projects_page_changing_the_time_zone_moves_reminders_too(session, project, sam, marie):
+    """The time zone has two pages (Settings, Projects) and one consequence: either change moves
+    the reminders to the same local time in the new zone."""
+    from smschat.accounts import auth, projects
+
+    admin = auth.create_user(session, "ada", "long enough pw", project=project, role="admin")
+    now = ny(2026, 11, 25, 8)
+    r = reminders.create_reminder(session, Actor.web(sam.id), project.id, "Morning", "Good morning",
+                                  {"kind": "mobile_workers"}, {"kind": "daily", "time": "09:00"}, now=now)
+    assert r.next_due_at == ny(2026, 11, 25, 9)
+    projects.set_time_zone(session, Actor.web(admin.id), project.id, "Africa/Nairobi", now=now)
+    # 13:00 UTC is 16:00 in Nairobi: the next 09:00 there is tomorrow, 06:00 UTC.
+    assert r.next_due_at == datetime(2026, 11, 26, 6, 0, tzinfo=UTC)
+    # The same zone again changes nothing and moves nothing.
+    r.next_due_at = ny(2026, 11, 25, 9)
+    projects.set_time_zone(session, Actor.web(admin.id), project.id, "Africa/Nairobi", now=now)
+    assert r.next_due_at == ny(2026, 11, 25, 9)

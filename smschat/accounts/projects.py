@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smschat import events
 from smschat.accounts import audit, auth
 from smschat.accounts.access import ROLE_ACTIONS, Action, checked, require
 from smschat.accounts.actor import OPERATOR, Actor
@@ -207,9 +209,16 @@ def rename_project(session: Session, actor: Actor, project_id: int, name: str) -
     return _set(session, actor, project, "name", new)
 
 
-def set_time_zone(session: Session, actor: Actor, project_id: int, time_zone: str) -> ProjectRow:
+def set_time_zone(session: Session, actor: Actor, project_id: int, time_zone: str, *,
+                  now: datetime | None = None) -> ProjectRow:
+    """The Projects page's change; like the Settings page's, what depends on the zone follows
+    (reminders move to the same local time in the new zone)."""
     project = _managed(session, actor, project_id)
-    return _set(session, actor, project, "time_zone", validate_time_zone((time_zone or "").strip()))
+    before = project.time_zone
+    row = _set(session, actor, project, "time_zone", validate_time_zone((time_zone or "").strip()))
+    if row.time_zone != before:
+        events.publish(events.TIME_ZONE_CHANGED, session, project_id=project.id, now=now)
+    return row
 
 
 def set_default_region(session: Session, actor: Actor, project_id: int, region: str) -> ProjectRow:

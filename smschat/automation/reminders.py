@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smschat import events
 from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_project, owned
@@ -218,3 +219,10 @@ def calendar(session: Session, actor: Actor, project_id: int, *, days: int = 30,
         rows.append(CalendarRow(local.date(), f"Broadcast: {b.name}", local.strftime("%H:%M"), count, count))
     rows.sort(key=lambda r: (r.day, r.times, r.name))
     return rows
+
+
+def _time_zone_changed(session: Session, *, project_id: int, now: datetime | None = None) -> None:
+    reschedule(session, project_id, now)
+
+
+events.subscribe(events.TIME_ZONE_CHANGED, _time_zone_changed)

@@ -21,12 +21,12 @@ import phonenumbers
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from smschat import events
 from smschat.accounts import audit
 from smschat.accounts.access import Action, require
 from smschat.accounts.actor import Actor
 from smschat.accounts.projects import get_chat_settings, get_project, validate_time_zone
 from smschat.automation.delay import DEFAULT_CONVERSATION_MINUTES
-from smschat.automation.reminders import reschedule
 from smschat.automation.schedule import DAYS
 from smschat.chat.reads import READ_MODES
 from smschat.chat.templates import DEFAULT_TEMPLATE, TEMPLATES, validate_template
@@ -382,9 +382,8 @@ def update_settings(session: Session, actor: Actor, project_id: int, changes: di
         detail[key] = f"{_text(old)} -> {_text(new)}"
         changed.append(key)
     if "time_zone" in changed:
-
         session.flush()
-        reschedule(session, project_id, now)
+        events.publish(events.TIME_ZONE_CHANGED, session, project_id=project_id, now=now)
     if changed:
         targets["chat"].updated_at = now or utcnow()
         user = session.get(WebUser, actor.user_id) if actor.user_id is not None else None
