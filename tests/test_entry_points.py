@@ -381,11 +381,37 @@ def test_an_account_beyond_the_admins_projects_is_changed_only_by_a_site_admin(s
 NOT_PROJECT_SCOPED = {projects.managed_projects}
 
 
+# Entry points that open their own transactions (the table's savepoint cannot hold them): each
+# is checked by a test of its own below.
+OWN_TRANSACTIONS = {exports.export_messages}
+
+
+def test_the_message_log_download_checks_role_and_project_in_its_own_transactions(session, world, db_url, tmp_path):
+    """What the Message log page and the CLI call: a long read-only export, then its audit row."""
+    wrong = []
+    for role, user_id in world.users.items():
+        for pid, allowed in ((world.own, Action.EXPORT in ROLE_ACTIONS[role]), (world.other, False)):
+            target = tmp_path / f"{role.value}-{pid}.csv"
+            try:
+                exports.export_messages(Actor.web(user_id), pid, LogFilter(), "csv", target, url=db_url)
+                error = None
+            except SmsChatError as exc:
+                error = exc
+            where = f"{role.value} in {'own' if pid == world.own else 'other'} project"
+            if allowed and (error is not None or not target.exists()):
+                wrong.append(f"{where}: refused ({error!r})")
+            if not allowed and (not isinstance(error, PermissionDenied) or target.exists()):
+                wrong.append(f"{where}: expected a refusal and no file, got {error!r}")
+            if pid == world.other and str(error) != NO_ACCESS:
+                wrong.append(f"{where}: expected {NO_ACCESS!r}, got {error!r}")
+    assert not wrong, "\n".join(wrong)
+
+
 def test_every_checked_function_of_the_page_services_is_in_the_table():
     """A new checked function in these modules must be added to ENTRIES (or it goes untested)."""
     import inspect
 
-    listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED
+    listed = {e.function for e in ENTRIES} | NOT_PROJECT_SCOPED | OWN_TRANSACTIONS
     modules = [chat, contacts, simulator, imports, users, projects, unknown_senders, messagelog, exports, settings,
                reminders, broadcasts, keywords, surveys, groups, search,
                transcript,
@@ -398,7 +424,8 @@ def test_every_checked_function_of_the_page_services_is_in_the_table():
             if fn.__module__ != module.__name__ or name.startswith("_"):
                 continue
             params = list(inspect.signature(fn).parameters)
-            if params[:2] in (["session", "actor"], ["session", "actor_id"]) and fn not in listed:
+            # Whatever the signature: an actor among the first two parameters makes an entry point.
+            if {"actor", "actor_id"} & set(params[:2]) and fn not in listed:
                 missing.append(f"{module.__name__}.{name}")
     assert not missing, "add to ENTRIES: " + ", ".join(missing)
 
