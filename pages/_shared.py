@@ -97,7 +97,6 @@ def on_script_error(exc: Exception) -> bool:
     return True  # never Streamlit's own traceback box
 
 
-
 def chat_href(contact_id: int, at: int | None = None) -> str:
     """The link to a contact's chat (relative, as the pages link to each other); with `at`, opened
     at that message. The one place that spells the chat's address; escape it inside HTML."""

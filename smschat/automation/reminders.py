@@ -221,8 +221,4 @@ def calendar(session: Session, actor: Actor, project_id: int, *, days: int = 30,
     return rows
 
 
-def _time_zone_changed(session: Session, *, project_id: int, now: datetime | None = None) -> None:
-    reschedule(session, project_id, now)
-
-
-events.subscribe(events.TIME_ZONE_CHANGED, _time_zone_changed)
+events.subscribe(events.TIME_ZONE_CHANGED, reschedule)  # called as reschedule(session, project_id=..., now=...)
